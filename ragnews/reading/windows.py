@@ -1,0 +1,76 @@
+"""Cut a (question, context) pair into model windows that remember character offsets.
+
+A context longer than the model's window is read in overlapping windows (``stride`` word
+pieces of overlap), so nothing is silently truncated. Every context token keeps its
+``(start, end)`` character offsets into the context, so a predicted token span maps back
+to an exact substring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from transformers import PreTrainedTokenizerFast
+
+MAX_QUESTION_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input; ``offsets[i]`` is ``None`` for tokens outside the context."""
+
+    pair: int
+    input_ids: list[int]
+    token_type_ids: list[int]
+    offsets: list[tuple[int, int] | None]
+
+
+def encode_windows(
+    tokenizer: PreTrainedTokenizerFast,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    max_length: int,
+    stride: int,
+) -> list[Window]:
+    """Encode each ``(questions[i], contexts[i])`` pair into one or more windows.
+
+    ``Window.pair`` is the index ``i`` of the pair a window came from.
+    """
+    short_questions = [_clip_question(tokenizer, q) for q in questions]
+    enc = tokenizer(
+        short_questions,
+        list(contexts),
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
+    windows: list[Window] = []
+    for w in range(len(enc["input_ids"])):
+        sequence_ids = enc.sequence_ids(w)
+        offsets = [
+            (int(o[0]), int(o[1])) if sid == 1 else None
+            for o, sid in zip(enc["offset_mapping"][w], sequence_ids, strict=True)
+        ]
+        token_types = enc["token_type_ids"][w] if "token_type_ids" in enc else [0] * len(offsets)
+        windows.append(
+            Window(
+                pair=int(enc["overflow_to_sample_mapping"][w]),
+                input_ids=list(enc["input_ids"][w]),
+                token_type_ids=list(token_types),
+                offsets=offsets,
+            )
+        )
+    return windows
+
+
+def _clip_question(tokenizer: PreTrainedTokenizerFast, question: str) -> str:
+    """Keep at most ``MAX_QUESTION_TOKENS`` word pieces of a question (long ones are rare)."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[: offsets[MAX_QUESTION_TOKENS - 1][1]]

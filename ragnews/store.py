@@ -1,0 +1,203 @@
+"""The on-disk layout of an index, and how it is written so that a crash loses nothing.
+
+An index is a directory::
+
+    indexes/NAME/
+        CURRENT              name of the live version, replaced atomically (os.replace)
+        v-000002/            one complete version
+            manifest.json    format and ragnews versions, model, chunking, counts, times
+            vectors.faiss    FAISS's own format (normalised vectors, inner product)
+            records.sqlite   documents, passages and quotes (no pickle anywhere)
+
+A save writes a new version beside the live one, syncs it to disk, then swaps ``CURRENT``.
+A process killed at any point leaves either the old or the new version live, never a mix;
+readers that opened the old version keep reading it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from ragnews.errors import IndexMismatchError, IndexNotFoundError
+from ragnews.records import Document, Passage, Quote
+
+FORMAT_VERSION = 1
+FORMAT_NAME = "ragnews-index"
+
+
+@dataclass
+class Snapshot:
+    """Everything one version of an index holds."""
+
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    passages: list[Passage]
+    quotes: dict[str, list[Quote]]
+    vectors: faiss.Index
+
+
+def is_index(path: Path) -> bool:
+    return (path / "CURRENT").is_file()
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Load the live version of the index at ``path``."""
+    if not is_index(path):
+        raise IndexNotFoundError(f"{path}: no ragnews index here (no CURRENT file)")
+    version = path / (path / "CURRENT").read_text(encoding="utf-8").strip()
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{path}: index format {manifest.get('format')!r} version "
+            f"{manifest.get('format_version')!r}; this ragnews reads {FORMAT_NAME!r} version "
+            f"{FORMAT_VERSION}. Rebuild it with `ragnews index`."
+        )
+    vectors = faiss.read_index(str(version / "vectors.faiss"))
+    documents, passages, quotes = _read_records(version / "records.sqlite")
+    if vectors.ntotal != len(passages):
+        raise IndexMismatchError(
+            f"{version}: {vectors.ntotal} vectors for {len(passages)} passages"
+        )
+    return Snapshot(manifest, documents, passages, quotes, vectors)
+
+
+def write_snapshot(path: Path, snapshot: Snapshot) -> None:
+    """Write ``snapshot`` as a new version of the index at ``path`` and make it live."""
+    path.mkdir(parents=True, exist_ok=True)
+    live = (path / "CURRENT").read_text().strip() if is_index(path) else "v-000000"
+    _remove_unfinished(path, live)
+    name = f"v-{int(live.split('-')[1]) + 1:06d}"
+    tmp = path / f"{name}.tmp"
+    tmp.mkdir()
+    (tmp / "manifest.json").write_text(json.dumps(snapshot.manifest, indent=2) + "\n")
+    faiss.write_index(snapshot.vectors, str(tmp / "vectors.faiss"))
+    _write_records(tmp / "records.sqlite", snapshot)
+    for child in tmp.iterdir():
+        _fsync(child)
+    _fsync(tmp)
+    tmp.rename(path / name)
+    pointer = path / "CURRENT.tmp"
+    pointer.write_text(name + "\n")
+    _fsync(pointer)
+    os.replace(pointer, path / "CURRENT")
+    _fsync(path)
+    _remove_old_versions(path, keep={live, name})
+
+
+def flat_vectors(dimension: int, vectors: npt.NDArray[np.float32] | None = None) -> faiss.Index:
+    """An exact inner-product FAISS index (cosine, since vectors are normalised)."""
+    index = faiss.IndexFlatIP(dimension)
+    if vectors is not None and len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _read_records(
+    db_path: Path,
+) -> tuple[dict[str, Document], list[Passage], dict[str, list[Quote]]]:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        documents = {}
+        for row in db.execute(
+            "SELECT id, title, text, source, url, published, origin, paragraphs FROM documents"
+        ):
+            doc_id, title, text, source, url, published, origin, paragraphs = row
+            spans = tuple((int(s), int(e)) for s, e in json.loads(paragraphs))
+            documents[doc_id] = Document(
+                doc_id, title, text, source, url, published, origin, paragraph_spans=spans
+            )
+        passages = [
+            Passage(doc_id, start, end, documents[doc_id].text[start:end], tuple(json.loads(p)))
+            for doc_id, start, end, p in db.execute(
+                "SELECT doc_id, start, end, paragraphs FROM passages ORDER BY row"
+            )
+        ]
+        quotes: dict[str, list[Quote]] = {}
+        for doc_id, start, end, speaker in db.execute(
+            "SELECT doc_id, start, end, speaker FROM quotes ORDER BY doc_id, start"
+        ):
+            quotes.setdefault(doc_id, []).append(Quote(start, end, speaker))
+    finally:
+        db.close()
+    return documents, passages, quotes
+
+
+def _write_records(db_path: Path, snapshot: Snapshot) -> None:
+    db = sqlite3.connect(db_path)
+    try:
+        db.executescript(
+            """
+            CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, text TEXT, source TEXT,
+                url TEXT, published TEXT, origin TEXT, paragraphs TEXT);
+            CREATE TABLE passages (row INTEGER PRIMARY KEY, doc_id TEXT REFERENCES documents(id),
+                start INTEGER, end INTEGER, paragraphs TEXT);
+            CREATE TABLE quotes (doc_id TEXT REFERENCES documents(id), start INTEGER,
+                end INTEGER, speaker TEXT);
+            """
+        )
+        db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    d.id,
+                    d.title,
+                    d.text,
+                    d.source,
+                    d.url,
+                    d.published,
+                    d.origin,
+                    json.dumps(d.paragraph_spans),
+                )
+                for d in snapshot.documents.values()
+            ),
+        )
+        db.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
+            (
+                (row, p.doc_id, p.start, p.end, json.dumps(p.paragraphs))
+                for row, p in enumerate(snapshot.passages)
+            ),
+        )
+        db.executemany("INSERT INTO quotes VALUES (?, ?, ?, ?)", _quote_rows(snapshot.quotes))
+        db.commit()
+    finally:
+        db.close()
+
+
+def _quote_rows(quotes: dict[str, list[Quote]]) -> Iterable[tuple[str, int, int, str | None]]:
+    for doc_id, items in quotes.items():
+        for q in items:
+            yield doc_id, q.start, q.end, q.speaker
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_unfinished(path: Path, live: str) -> None:
+    """Drop what a save killed mid-way left behind: it never became live."""
+    for child in path.iterdir():
+        newer = child.name.startswith("v-") and child.name > live
+        if child.suffix == ".tmp" or newer:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def _remove_old_versions(path: Path, keep: set[str]) -> None:
+    for child in path.glob("v-*"):
+        if child.is_dir() and child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,164 @@
+"""Quotations and their speakers, on the demo article (hand-labelled) and on small cases."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spacy.language import Language
+
+from ragnews import quotes
+from ragnews.quotes import attribution_scores, find_quotes, load_nlp, quote_spans
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = (ROOT / "ragnews" / "data" / "demo" / "biden-netanyahu.txt").read_text(encoding="utf-8")
+GOLD = [
+    (q["text"], q["speaker"])
+    for q in json.loads((ROOT / "tests" / "fixtures" / "demo_quotes.json").read_text("utf-8"))
+]
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_nlp()
+
+
+def pairs(text: str, nlp: Language) -> list[tuple[str, str | None]]:
+    return [(text[q.start : q.end], q.speaker) for q in find_quotes(text, nlp)]
+
+
+def test_demo_article_precision_and_recall(nlp: Language) -> None:
+    predicted = pairs(ARTICLE, nlp)
+    words_only = attribution_scores([(w, None) for w, _ in predicted], [(w, None) for w, _ in GOLD])
+    assert words_only == (1.0, 1.0)
+    assert attribution_scores(predicted, GOLD) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("words", "speaker"),
+    [
+        ("important talks,", "Martin Indyk"),  # said Martin Indyk, a former ambassador
+        ("totally staged", "Martin Indyk"),  # He said ... (pronoun)
+        ("I expected the president of the United States", "Ben Gvir"),  # he added
+        ("always trying to put limits on Israel", "Ben Gvir"),  # ..., adding that
+        ("There is always politics involved", "Natan Sachs"),  # continues Sachs's quote
+        ("How will Biden change the situation in Gaza", "Aaron David Miller"),  # Mr. Miller asked.
+        ("reducing wars", "Aaron David Miller"),  # The risk, Miller said, is ...
+        ("He has accused the United States", "Daniel C. Kurtzer"),  # closed by ''
+        ("He needs someone to hold him accountable", "Alon Pincus"),  # he said, next paragraph
+    ],
+)
+def test_demo_article_clear_cases(nlp: Language, words: str, speaker: str) -> None:
+    found = [s for w, s in pairs(ARTICLE, nlp) if w.startswith(words)]
+    assert found == [speaker]
+
+
+def test_demo_article_offsets_are_exact(nlp: Language) -> None:
+    for q in find_quotes(ARTICLE, nlp):
+        words = ARTICLE[q.start : q.end]
+        assert words == words.strip() and words[0] not in "“”\"'" and words[-1] not in "“”\"'"
+        assert ARTICLE[q.start - 1] in '“"' and ARTICLE[q.end] in "”'"
+
+
+def test_demo_article_stray_marks_make_no_quote(nlp: Language) -> None:
+    spans = [ARTICLE[q.start : q.end] for q in find_quotes(ARTICLE, nlp)]
+    assert not any("central narrative" in s or "Bloodier Operation" in s for s in spans)
+
+
+def test_demo_article_is_fast(nlp: Language) -> None:
+    find_quotes(ARTICLE, nlp)
+    began = time.perf_counter()
+    find_quotes(ARTICLE, nlp)
+    assert time.perf_counter() - began < 1.0
+
+
+def test_straight_quotes(nlp: Language) -> None:
+    text = '"We will win this vote," said Jane Roe, a senator from Ohio.'
+    assert pairs(text, nlp) == [("We will win this vote,", "Jane Roe")]
+
+
+def test_quote_over_two_paragraphs(nlp: Language) -> None:
+    text = "“The talks failed.\n“We start again on Monday,” said Jane Roe.\nThe vote is next week."
+    assert pairs(text, nlp) == [("The talks failed.\n“We start again on Monday,", "Jane Roe")]
+
+
+def test_unclosed_quote_ends_with_its_paragraph(nlp: Language) -> None:
+    text = "Jane Roe said: “This never closes.\nThe next paragraph is narration, not a quote."
+    assert pairs(text, nlp) == [("This never closes.", "Jane Roe")]
+
+
+def test_partial_quote_in_a_sentence(nlp: Language) -> None:
+    text = "Mary Major praised the plan, calling it “a good start.” The vote is on Monday."
+    assert pairs(text, nlp) == [("a good start.", "Mary Major")]
+
+
+def test_pronoun_is_the_latest_speaker(nlp: Language) -> None:
+    text = "John Smith said Mary Major would lose.\n“She has no plan,” he added."
+    assert pairs(text, nlp) == [("She has no plan,", "John Smith")]
+
+
+def test_surname_and_title_resolve_to_the_full_name(nlp: Language) -> None:
+    text = (
+        "Aaron David Miller, a former diplomat, spoke on Tuesday.\n"
+        "“Nothing is settled,” Mr. Miller said.\n"
+        "Prime Minister Ben Gvir called it “a mistake.”"
+    )
+    assert pairs(text, nlp) == [
+        ("Nothing is settled,", "Aaron David Miller"),
+        ("a mistake.", "Ben Gvir"),
+    ]
+
+
+def test_titles_are_dropped_where_the_model_misses_the_person(nlp: Language) -> None:
+    text = "Secretary Alon Pincus said “We are done.”"  # the model tags "Alon Pincus" ORG
+    assert pairs(text, nlp) == [("We are done.", "Alon Pincus")]
+
+
+def test_the_verb_governing_the_quote_beats_a_nearer_one(nlp: Language) -> None:
+    text = "Tom Lee called the new plan “a failure,” and Jane Roe said nothing."
+    assert pairs(text, nlp) == [("a failure,", "Tom Lee")]
+
+
+def test_continuation_and_bare_attribution(nlp: Language) -> None:
+    text = "“Is it over?” Mr. Roe asked. “We do not know.”"
+    assert pairs(text, nlp) == [("Is it over?", "Roe"), ("We do not know.", "Roe")]
+
+
+def test_unattributed_quote_counts(nlp: Language) -> None:
+    text = "The banner on the bridge read “No entry” in red letters."
+    assert pairs(text, nlp) == [("No entry", None)]
+
+
+def test_apostrophes_are_not_quotes(nlp: Language) -> None:
+    text = "Netanyahu's aides say there's no plan; the officials' view is that it’s Gantz’s turn."
+    assert find_quotes(text, nlp) == []
+
+
+def test_single_quotes_and_mismatched_marks() -> None:
+    text = "He called it ‘a farce’ and left.\nIt ended.'' “Go on.” . “Again,” Roe's aide said: ”"
+    assert [text[s:e] for s, e in quote_spans(text)] == ["a farce", "Go on.", "Again,"]
+
+
+def test_docstring_examples() -> None:
+    result = doctest.testmod(quotes)
+    assert result.attempted >= 3 and result.failed == 0
+
+
+WORDS = ["said", "he", "Jane", "Roe", "Mr.", "Miller", "it", "'s", "talks", "added", "."]
+MARKS = ["“", "”", '"', "'", "’", "‘", "''", "``", "«", "»", "„"]
+PIECES = WORDS + MARKS + [" ", " ", "\n", "\n\n", ",", ":"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_any_text_gives_well_formed_quotes(nlp: Language, text: str) -> None:
+    found = find_quotes(text, nlp)
+    for q in found:
+        assert 0 <= q.start < q.end <= len(text)
+        assert text[q.start : q.end] == text[q.start : q.end].strip()
+    assert all(a.end <= b.start for a, b in zip(found, found[1:], strict=False))
