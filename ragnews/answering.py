@@ -1,27 +1,85 @@
 """Answer a question from an index: retrieve the grounding passages, then read them.
 
+Each answer is an exact span of an article (``article.text[start:end] == text``), with the
+paragraph it sits in, a calibrated confidence, and the speaker when it sits in a quotation.
+When the best span scores below the reader's calibrated threshold, the result abstains and
+the passages are still returned.
+
 Example:
     >>> result = ask(Index.open("indexes/demo"), "Who canceled the delegation?")  # doctest: +SKIP
-    >>> result.hits[0].passage.paragraphs  # doctest: +SKIP
-    (3,)
+    >>> result.answers[0].text, result.answers[0].citation.paragraph  # doctest: +SKIP
+    ('Prime Minister Netanyahu', 3)
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
+from ragnews.bench.metrics import normalize_answer
 from ragnews.index import Index
-from ragnews.records import Result
+from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
+from ragnews.records import Answer, Citation, Hit, Result
 
 
-def ask(index: Index, question: str, k: int = 5) -> Result:
+@functools.cache
+def default_reader() -> Reader | None:
+    """The reader shipped with ragnews, loaded once per process (None in a build without one)."""
+    return Reader.load() if (DEFAULT_READER / "config.json").is_file() else None
+
+
+def ask(index: Index, question: str, k: int = 5, reader: Reader | None = None) -> Result:
     """The passages that ground ``question`` and the answers read from them."""
-    return ask_many(index, [question], k)[0]
+    return ask_many(index, [question], k, reader)[0]
 
 
-def ask_many(index: Index, questions: Sequence[str], k: int = 5) -> list[Result]:
-    """``ask`` for several questions, with the models loaded once."""
-    return [
-        Result(question=q, abstained=False, answers=(), hits=tuple(hits))
-        for q, hits in zip(questions, index.search_many(questions, k), strict=True)
-    ]
+def ask_many(
+    index: Index,
+    questions: Sequence[str],
+    k: int = 5,
+    reader: Reader | None = None,
+    top_n: int = 3,
+) -> list[Result]:
+    """``ask`` for several questions, with the models loaded once; ``top_n`` answers each."""
+    reader = reader or default_reader()
+    all_hits = index.search_many(questions, k)
+    if reader is None:
+        return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
+    readings = reader.read_many(
+        [(q, [h.passage.text for h in hits]) for q, hits in zip(questions, all_hits, strict=True)]
+    )
+    results = []
+    for question, hits, reading in zip(questions, all_hits, readings, strict=True):
+        answers = attribute(index, hits, reading, reader, top_n)
+        results.append(Result(question, not answers, tuple(answers), tuple(hits)))
+    return results
+
+
+def attribute(
+    index: Index, hits: Sequence[Hit], reading: Reading, reader: Reader, top_n: int
+) -> list[Answer]:
+    """Answers above the threshold, merged by text, each pinned to its article and speaker."""
+    calibration = reader.calibration
+    answers: dict[str, Answer] = {}
+    for span in reading.spans:
+        margin = span.score - reading.null_score
+        if margin < calibration.threshold:
+            break
+        passage = hits[span.context].passage
+        doc = index.documents[passage.doc_id]
+        start, end = passage.start + span.start, passage.start + span.end
+        text = doc.text[start:end]
+        key = normalize_answer(text) or text
+        if key in answers:
+            continue  # the same answer from another passage: the best-scored one stands
+        paragraph = doc.paragraph_of(start)
+        p_start, p_end = doc.paragraph_spans[paragraph - 1]
+        quote = next((q for q in index.quotes(doc.id) if q.start <= start and end <= q.end), None)
+        answers[key] = Answer(
+            text=text,
+            score=calibration.confidence(margin),
+            citation=Citation(doc.id, doc.title, paragraph, start, end, doc.text[p_start:p_end]),
+            quote=quote is not None,
+            speaker=quote.speaker if quote else None,
+        )
+    return list(answers.values())[:top_n]

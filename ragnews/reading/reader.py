@@ -1,0 +1,205 @@
+"""Read answer spans out of passages with an extractive question-answering model.
+
+The model scores every token as the start or end of the answer, plus a "no answer" score on
+the first token. Contexts longer than one window are read in overlapping windows; spans map
+back to exact character offsets through the tokenizer's offset mapping. The decision to
+abstain compares the best span with the no-answer score (the ``margin``) against a threshold
+calibrated on held-out articles; ``confidence`` is a logistic fit of correctness on that margin.
+
+Example:
+    >>> reader = Reader.load()  # doctest: +SKIP
+    >>> out = reader.read("Who was canceled?", ["The delegation was canceled."])  # doctest: +SKIP
+    >>> out.spans[0].start, out.spans[0].end  # doctest: +SKIP
+    (0, 14)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ragnews.errors import ReaderError
+from ragnews.reading.windows import Window, encode_windows
+
+DEFAULT_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
+CALIBRATION_FILE = "reader.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How to turn scores into a decision and a confidence (fitted on held-out articles)."""
+
+    threshold: float = 0.0
+    slope: float = 1.0
+    intercept: float = 0.0
+    max_length: int = 256
+    stride: int = 128
+    max_answer_tokens: int = 30
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def confidence(self, margin: float) -> float:
+        """Probability that an answer with this margin is right."""
+        z = self.slope * margin + self.intercept
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: ``contexts[context][start:end]``, with its score."""
+
+    context: int
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Candidate spans (best first) and the best no-answer score over all windows."""
+
+    spans: tuple[Span, ...]
+    null_score: float
+
+    @property
+    def margin(self) -> float:
+        """Best span score minus the no-answer score (-inf when there is no span)."""
+        return self.spans[0].score - self.null_score if self.spans else -math.inf
+
+
+class Reader:
+    """An extractive reader: a Hugging Face question-answering model and its calibration."""
+
+    def __init__(self, model: Any, tokenizer: Any, calibration: Calibration) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.calibration = calibration
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Reader:
+        """Load the reader shipped with ragnews, or any local extractive-QA checkpoint."""
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        where = Path(path) if path is not None else DEFAULT_READER
+        if not (where / "config.json").is_file():
+            raise ReaderError(f"{where}: no question-answering model here (no config.json)")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(where))
+            model = AutoModelForQuestionAnswering.from_pretrained(str(where), dtype=torch.float32)
+        except (OSError, ValueError) as e:
+            raise ReaderError(f"{where}: cannot load the reader ({e})") from e
+        if not getattr(tokenizer, "is_fast", False):
+            raise ReaderError(f"{where}: the reader needs a fast tokenizer (offset mapping)")
+        model.eval()
+        calibration_path = where / CALIBRATION_FILE
+        calibration = (
+            Calibration(**json.loads(calibration_path.read_text()))
+            if calibration_path.is_file()
+            else Calibration()
+        )
+        return cls(model, tokenizer, calibration)
+
+    def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> Reading:
+        """The best ``top_n`` spans for ``question`` over all ``contexts``."""
+        return self.read_many([(question, contexts)], top_n)[0]
+
+    def read_many(
+        self, items: Sequence[tuple[str, Sequence[str]]], top_n: int = 5, batch_size: int = 32
+    ) -> list[Reading]:
+        """``read`` for several questions, each with its own contexts, batched together."""
+        questions, contexts, owners = [], [], []
+        for i, (question, ctxs) in enumerate(items):
+            for c, context in enumerate(ctxs):
+                questions.append(question)
+                contexts.append(context)
+                owners.append((i, c))
+        cal = self.calibration
+        windows = encode_windows(self.tokenizer, questions, contexts, cal.max_length, cal.stride)
+        starts, ends = self._logits(windows, batch_size)
+        spans: list[list[Span]] = [[] for _ in items]
+        nulls = [math.inf for _ in items]
+        for w, window in enumerate(windows):
+            item, ctx = owners[window.pair]
+            nulls[item] = min(nulls[item], float(starts[w][0] + ends[w][0]))
+            spans[item] += _window_spans(window, starts[w], ends[w], ctx, cal.max_answer_tokens)
+        return [
+            Reading(tuple(_best_distinct(s, top_n)), null if null != math.inf else 0.0)
+            for s, null in zip(spans, nulls, strict=True)
+        ]
+
+    def _logits(
+        self, windows: list[Window], batch_size: int
+    ) -> tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.float32]]]:
+        import torch
+
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        starts: list[Any] = [None] * len(windows)
+        ends: list[Any] = [None] * len(windows)
+        pad = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                batch = [windows[i] for i in order[b : b + batch_size]]
+                width = max(len(w.input_ids) for w in batch)
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                types = torch.zeros((len(batch), width), dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for r, w in enumerate(batch):
+                    ids[r, : len(w.input_ids)] = torch.tensor(w.input_ids)
+                    types[r, : len(w.input_ids)] = torch.tensor(w.token_type_ids)
+                    mask[r, : len(w.input_ids)] = 1
+                inputs = {"input_ids": ids, "attention_mask": mask}
+                if "token_type_ids" in self.tokenizer.model_input_names:
+                    inputs["token_type_ids"] = types
+                out = self.model(**inputs)
+                s = out.start_logits.float().numpy()
+                e = out.end_logits.float().numpy()
+                for r, i in enumerate(order[b : b + batch_size]):
+                    n = len(windows[i].input_ids)
+                    starts[i], ends[i] = s[r, :n], e[r, :n]
+        return starts, ends
+
+
+def _window_spans(
+    window: Window,
+    starts: npt.NDArray[np.float32],
+    ends: npt.NDArray[np.float32],
+    context: int,
+    max_tokens: int,
+    candidates: int = 20,
+) -> list[Span]:
+    """Valid spans (start <= end, at most ``max_tokens`` long, inside the context) of a window."""
+    inside = np.array([o is not None for o in window.offsets])
+    if not inside.any():
+        return []
+    s_scores = np.where(inside, starts, -np.inf)
+    e_scores = np.where(inside, ends, -np.inf)
+    top_s = np.argsort(-s_scores)[:candidates]
+    top_e = np.argsort(-e_scores)[:candidates]
+    spans = []
+    for s in top_s:
+        if not inside[s]:
+            continue
+        for e in top_e:
+            if not inside[e] or e < s or e - s + 1 > max_tokens:
+                continue
+            start_off, end_off = window.offsets[s], window.offsets[e]
+            assert start_off is not None and end_off is not None
+            spans.append(Span(context, start_off[0], end_off[1], float(starts[s] + ends[e])))
+    return spans
+
+
+def _best_distinct(spans: list[Span], top_n: int) -> list[Span]:
+    """The best spans, each (context, start, end) once (windows overlap)."""
+    best: dict[tuple[int, int, int], Span] = {}
+    for span in spans:
+        key = (span.context, span.start, span.end)
+        if key not in best or best[key].score < span.score:
+            best[key] = span
+    return sorted(best.values(), key=lambda s: -s.score)[:top_n]

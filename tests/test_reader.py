@@ -1,0 +1,121 @@
+"""The reader's decoding, on a tiny question-answering model the test creates and saves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from transformers import BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
+
+from ragnews import ReaderError
+from ragnews.embedding import resolve_model
+from ragnews.reading.reader import CALIBRATION_FILE, Reader
+from ragnews.reading.training import answer_tokens
+from ragnews.reading.windows import encode_windows
+
+WORDS = [
+    "Netanyahu",
+    "canceled",
+    "the",
+    "delegation",
+    "“talks,”",
+    "U.S.",
+    "2024",
+    "é",
+    "—",
+    "Washington.",
+    "x" * 30,
+    "said",
+    "Indyk",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> PreTrainedTokenizerFast:
+    return PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(
+    tmp_path_factory: pytest.TempPathFactory, tokenizer: PreTrainedTokenizerFast
+) -> Reader:
+    """A 2-layer BERT with a random span head, saved as any local checkpoint would be."""
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    path = tmp_path_factory.mktemp("tiny-reader")
+    BertForQuestionAnswering(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    (path / CALIBRATION_FILE).write_text(
+        json.dumps({"max_length": 48, "stride": 16, "threshold": -1e9})
+    )
+    return Reader.load(path)
+
+
+def test_spans_are_exact_substrings_of_their_context(tiny_reader: Reader) -> None:
+    contexts = [
+        "The delegation to Washington was canceled by Netanyahu on Monday. " * 6,
+        "Short “quoted” context, with é accents.",
+    ]
+    reading = tiny_reader.read("Who canceled the delegation?", contexts, top_n=10)
+    assert 0 < len(reading.spans) <= 10
+    assert [s.score for s in reading.spans] == sorted(
+        (s.score for s in reading.spans), reverse=True
+    )
+    assert len({(s.context, s.start, s.end) for s in reading.spans}) == len(reading.spans)
+    for span in reading.spans:
+        text = contexts[span.context][span.start : span.end]
+        assert text and text == text.strip()
+    # The long context needs several 48-token windows: nothing is truncated away.
+    windows = encode_windows(tiny_reader.tokenizer, ["q"], contexts[:1], 48, 16)
+    assert len(windows) > 1
+    covered = {o for w in windows for o in w.offsets if o is not None}
+    assert max(end for _, end in covered) == len(contexts[0].rstrip())
+
+
+def test_batched_reading_equals_one_by_one(tiny_reader: Reader) -> None:
+    items = [("Who?", ["Netanyahu canceled it.", "Biden spoke."]), ("When?", ["On Monday."])]
+    together = tiny_reader.read_many(items)
+    alone = [tiny_reader.read(q, c) for q, c in items]
+    for a, b in zip(together, alone, strict=True):
+        assert [(s.context, s.start, s.end) for s in a.spans] == [
+            (s.context, s.start, s.end) for s in b.spans
+        ]
+        assert a.null_score == pytest.approx(b.null_score, abs=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=60),
+    pick=st.tuples(st.integers(0, 59), st.integers(1, 4)),
+)
+def test_gold_answer_tokens_map_back_to_the_answer(
+    tokenizer: PreTrainedTokenizerFast, words: list[str], pick: tuple[int, int]
+) -> None:
+    context = " ".join(words)
+    first = min(pick[0], len(words) - 1)
+    answer = " ".join(words[first : first + pick[1]])
+    start = len(" ".join(words[:first])) + (1 if first else 0)
+    assert context[start : start + len(answer)] == answer
+    for window in encode_windows(tokenizer, ["Who said it?"], [context], 32, 8):
+        s, e = answer_tokens(window, start, start + len(answer))
+        if (s, e) == (0, 0):
+            continue  # the answer is not wholly inside this window
+        so, eo = window.offsets[s], window.offsets[e]
+        assert so is not None and eo is not None
+        assert context[so[0] : eo[1]] == answer
+
+
+def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ReaderError, match="no question-answering model"):
+        Reader.load(tmp_path)
