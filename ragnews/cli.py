@@ -144,6 +144,65 @@ def index_command(
         raise typer.Exit(1)
 
 
+@app.command("bench")
+def bench_command(
+    path: Annotated[
+        Path, typer.Argument(help="SQuAD .json, hf500 *_questions.jsonl, BEIR folder or .jsonl.")
+    ],
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Build the index here, or reuse it if it holds the corpus."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question.")] = 20,
+    mode: Annotated[
+        list[str] | None, typer.Option("--mode", help="Retrieval mode, repeatable (dense).")
+    ] = None,
+    reader: Annotated[
+        bool, typer.Option("--reader/--no-reader", help="Also read and score answers.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    save_run: Annotated[
+        Path | None,
+        typer.Option("--save-run", help="TREC run file; several modes write FILE-MODE.ext each."),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="PNG of recall@1..20.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N questions.")
+    ] = None,
+) -> None:
+    """Score retrieval (and answers) on a question set, indexing its corpus first."""
+    _quiet_models()
+    from dataclasses import replace
+
+    from ragnews.bench.datasets import load_question_set
+    from ragnews.bench.report import save_runs, show_report
+    from ragnews.bench.run import run_benchmark
+
+    try:
+        for out in (save_run, plot):  # before a long run, not after it
+            if out is not None and not out.parent.is_dir():
+                raise OSError(f"{out}: no such directory {out.parent}")
+        question_set = load_question_set(path)
+        if limit is not None:
+            question_set = replace(question_set, questions=question_set.questions[:limit])
+        report = run_benchmark(question_set, index, k, mode or ["dense"], reader)
+        for written in save_runs(report, save_run) if save_run else []:
+            err.print(f"wrote {written}")
+        if plot is not None:
+            from ragnews.bench.plot import plot_recall
+
+            err.print(f"wrote {plot_recall(report, plot)}")
+    except (RagnewsError, ValueError, OSError) as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    if reader and not question_set.has_answers:
+        err.print(f"{question_set.name} has no answers: answer metrics skipped")
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        show_report(report, Console())
+
+
 def main() -> None:
     """Entry point of the ``ragnews`` command."""
     app()

@@ -65,7 +65,9 @@ def _files(paths: Iterable[str | Path], errors: list[DocumentError]) -> Iterator
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(p.startswith(".") for p in child.parts):
+                if child.is_file() and not any(
+                    p.startswith(".") for p in child.relative_to(path).parts
+                ):
                     if child.suffix.lower() in SUFFIXES:
                         yield child
                     else:

@@ -14,8 +14,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -99,3 +101,62 @@ class Embedder:
                 normalize_embeddings=True,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+@dataclass
+class QueryEncoder:
+    """Questions to vectors with transformers alone, for a plain transformer + mean pooling model.
+
+    It gives the vectors sentence-transformers gives for such models (a test checks), without
+    importing sentence-transformers, which costs seconds at the start of every ``ask``.
+    ``load`` returns None for any other kind of model; then use ``Embedder``.
+    """
+
+    model: Any
+    tokenizer: Any
+    max_length: int
+    bf16: bool
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_MODEL, precision: Precision = "auto") -> QueryEncoder | None:
+        path = Path(resolve_model(name))
+        try:
+            modules = json.loads((path / "modules.json").read_text())
+            kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+            pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+            settings = json.loads((path / "sentence_bert_config.json").read_text())
+        except (OSError, ValueError, KeyError, IndexError):
+            return None
+        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+        if kinds != ["Transformer", "Pooling", "Normalize"] or modes != {
+            "pooling_mode_mean_tokens"
+        }:
+            return None
+        from transformers import AutoModel, AutoTokenizer
+
+        model = AutoModel.from_pretrained(str(path))
+        model.eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        bf16 = precision == "bf16" or (precision == "auto" and native_bf16())
+        return cls(model, tokenizer, int(settings["max_seq_length"]), bf16)
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit-length float32 vectors, one row per text."""
+        import torch
+
+        batch = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        context: Any = (
+            torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), context:
+            tokens = self.model(**batch).last_hidden_state.float()
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        vectors = torch.nn.functional.normalize(pooled, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)

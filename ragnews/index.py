@@ -22,7 +22,7 @@ import numpy as np
 
 from ragnews import __version__
 from ragnews.chunking import ChunkSettings, chunk_document
-from ragnews.embedding import DEFAULT_MODEL, Embedder
+from ragnews.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.errors import EmptyCorpusError, IndexMismatchError
 from ragnews.records import Document, Hit, Passage, Quote
 from ragnews.store import (
@@ -51,6 +51,7 @@ class Index:
         self.path = path
         self._snapshot = snapshot
         self._embedder = embedder
+        self._query_encoder: Embedder | QueryEncoder | None = embedder
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -86,8 +87,13 @@ class Index:
         return index
 
     @classmethod
-    def open(cls, path: str | Path, model: str | None = None) -> Index:
-        """Open the index at ``path``; ``model``, when given, must be the one it was built with."""
+    def open(
+        cls, path: str | Path, model: str | None = None, embedder: Embedder | None = None
+    ) -> Index:
+        """Open the index at ``path``; ``model``, when given, must be the one it was built with.
+
+        ``embedder`` passes an already loaded model (it must be the index's model).
+        """
         snapshot = read_snapshot(Path(path))
         built_with = snapshot.manifest["model"]["name"]
         if model is not None and model != built_with:
@@ -95,7 +101,9 @@ class Index:
                 f"{path}: built with embedding model {built_with!r}, not {model!r}; "
                 "rebuild it or open it without a model"
             )
-        return cls(Path(path), snapshot)
+        if embedder is not None and embedder.name != built_with:
+            raise IndexMismatchError(f"{path}: built with {built_with!r}, not {embedder.name!r}")
+        return cls(Path(path), snapshot, embedder)
 
     def add(self, documents: Iterable[Document], progress: bool = False) -> AddReport:
         """Index new documents, replace those whose id is known with new text, and save."""
@@ -166,6 +174,13 @@ class Index:
         return self._embedder
 
     @property
+    def query_encoder(self) -> Embedder | QueryEncoder:
+        """What embeds questions: the light ``QueryEncoder`` when the model allows it."""
+        if self._query_encoder is None:
+            self._query_encoder = QueryEncoder.load(self.model) or self.embedder
+        return self._query_encoder
+
+    @property
     def model(self) -> str:
         return str(self._snapshot.manifest["model"]["name"])
 
@@ -198,7 +213,7 @@ class Index:
         """``search`` for several questions, embedding them in one batch."""
         if not questions:
             return []
-        vectors = self.embedder.encode(list(questions))
+        vectors = self.query_encoder.encode(list(questions))
         scores, rows = self._snapshot.vectors.search(vectors, min(k, len(self)))
         return [
             [self._hit(int(row), float(score)) for score, row in zip(s, r, strict=True) if row >= 0]

@@ -17,6 +17,7 @@ from ragnews import (
     IndexNotFoundError,
     __version__,
 )
+from ragnews.embedding import QueryEncoder
 from ragnews.store import FORMAT_VERSION
 
 QUESTION = "Who canceled the delegation?"
@@ -50,13 +51,12 @@ def test_manifest_records_how_the_index_was_built(demo_index: Index) -> None:
 
 
 def test_save_and_open_round_trip(demo_index: Index, embedder: Embedder) -> None:
-    opened = Index.open(demo_index.path)
+    opened = Index.open(demo_index.path, embedder=embedder)
     assert opened.documents == demo_index.documents
     assert opened.passages == demo_index.passages
     assert opened.quotes(next(iter(opened.documents))) == demo_index.quotes(
         next(iter(demo_index.documents))
     )
-    opened._embedder = embedder
     assert opened.search(QUESTION, 5) == demo_index.search(QUESTION, 5)
     saved = list(demo_index.path.rglob("*"))
     assert not [p for p in saved if p.suffix in (".pkl", ".pickle")]
@@ -71,13 +71,12 @@ def test_add_extends_replaces_and_skips_unchanged(
     assert report.added == (archive_docs[2].id,)
     assert report.replaced == (archive_docs[0].id,)
     assert report.unchanged == (archive_docs[1].id,)
-    reopened = Index.open(tmp_path / "a")
+    reopened = Index.open(tmp_path / "a", embedder=embedder)
     assert set(reopened.documents) == {d.id for d in archive_docs[:3]}
     assert reopened.documents[changed.id].text == "The bridge stays shut."
     assert all(
         reopened.documents[p.doc_id].text[p.start : p.end] == p.text for p in reopened.passages
     )
-    reopened._embedder = embedder
     top = reopened.search("Is the harbor bridge open?", k=1)[0]
     assert top.passage.text == "The bridge stays shut."
     # Only the live version and the one before it stay on disk.
@@ -130,12 +129,26 @@ def test_a_save_killed_midway_loses_nothing(
     before = Index.build(archive_docs[:2], path, embedder=embedder)
     run = subprocess.run([sys.executable, "-c", CRASH, str(path), point], capture_output=True)
     assert run.returncode == -9, run.stderr.decode()
-    after = Index.open(path)
+    after = Index.open(path, embedder=embedder)
     assert after.documents == before.documents and after.passages == before.passages
-    after._embedder = embedder
     vectors = after._snapshot.vectors.reconstruct_n(0, len(after))
     assert np.allclose(vectors, before._snapshot.vectors.reconstruct_n(0, len(before)))
     # The next save cleans up what the killed one left and works.
     after.add([archive_docs[2]])
     assert set(Index.open(path).documents) == {d.id for d in archive_docs[:3]}
     assert not list(path.glob("*.tmp"))
+
+
+def test_light_query_encoder_gives_the_sentence_transformers_vectors(embedder: Embedder) -> None:
+    encoder = QueryEncoder.load(embedder.name)
+    assert encoder is not None
+    questions = ["Who canceled the delegation?", "What did Martin Indyk call the talks?", "é?"]
+    light = encoder.encode(questions)
+    full = embedder.encode(questions)
+    assert light.shape == full.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(light, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(light * full, axis=1))) > 0.999
+
+
+def test_models_other_than_mean_pooling_use_sentence_transformers(tmp_path: Path) -> None:
+    assert QueryEncoder.load(str(tmp_path)) is None

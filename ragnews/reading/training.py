@@ -132,7 +132,8 @@ def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Fe
 
 
 def collate(batch: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(f.input_ids) for f in batch)
+    """Pad a batch to a multiple of 32 tokens (few distinct shapes keep memory flat)."""
+    width = -(-max(len(f.input_ids) for f in batch) // 32) * 32
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     types = torch.zeros((len(batch), width), dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -205,6 +206,9 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--stride", type=int, default=128)
     ap.add_argument("--negatives", type=int, default=20000)
+    ap.add_argument(
+        "--examples", type=int, default=66880, help="questions encoded into the batch plan"
+    )
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -225,11 +229,9 @@ def main() -> None:
 
     t0 = time.time()
     examples = training_examples(args.data, args.negatives, args.seed)
-    needed = args.steps * args.batch_size
-    # Encode more examples than the planned steps need (long contexts give several windows).
-    features = build_features(
-        tokenizer, examples[: int(needed * 1.1)], args.max_length, args.stride
-    )
+    # The batch plan depends on --examples and --seed only, so a run resumed with another
+    # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
+    features = build_features(tokenizer, examples[: args.examples], args.max_length, args.stride)
     plan = batches(features, args.batch_size, args.seed)[: args.steps]
     print(
         f"{len(examples)} examples available, {len(features)} windows encoded "
