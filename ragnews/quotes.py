@@ -42,6 +42,28 @@ _TITLES = frozenset(
     "spokeswoman former vice king queen judge justice mayor director chief col lt capt".split()
 )
 _PRONOUNS = frozenset({"he", "she"})
+
+
+def _inflections(lemma: str) -> set[str]:
+    """Every surface form a speech verb's lemma may take (over-generating is harmless)."""
+    stem = lemma[:-1]
+    forms = {lemma, lemma + "s", lemma + "es", lemma + "ed", lemma + "d", lemma + "ing"}
+    forms |= {lemma + lemma[-1] + "ed", lemma + lemma[-1] + "ing"}
+    if lemma.endswith("e"):
+        forms.add(stem + "ing")
+    if lemma.endswith("y"):
+        forms |= {stem + "ied", stem + "ies"}
+    return forms
+
+
+# A text without any of these words has no speech verb, so no quote in it has a speaker and
+# spaCy need not run (most quote marks in reference text are titles and terms, not speech).
+_SPEECH_WORDS = re.compile(
+    r"\b(?:said|told|wrote|written|"
+    + "|".join(sorted({f for v in SPEECH_VERBS for f in _inflections(v)}, key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
 _MARK = re.compile(r"''|``|[“”„\"«»‘’']")
 _REOPEN = re.compile(r"“|„|«|``|''|\"")  # a paragraph that continues an open double quote
 _BEFORE_OPENING = '([{“‘"—–-/'
@@ -67,6 +89,8 @@ def find_quotes(text: str, nlp: Language | None = None) -> list[Quote]:
     spans = quote_spans(text)
     if not spans:
         return []
+    if not _SPEECH_WORDS.search(text):
+        return [Quote(s, e, None) for s, e in spans]
     article = _Article(text, spans, nlp or load_nlp())
     return [Quote(s, e, speaker) for (s, e), speaker in zip(spans, article.speakers(), strict=True)]
 

@@ -162,3 +162,15 @@ def test_any_text_gives_well_formed_quotes(nlp: Language, text: str) -> None:
         assert 0 <= q.start < q.end <= len(text)
         assert text[q.start : q.end] == text[q.start : q.end].strip()
     assert all(a.end <= b.start for a, b in zip(found, found[1:], strict=False))
+
+
+def test_quotes_without_any_speech_verb_skip_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_parser() -> None:
+        raise AssertionError("spaCy should not run")
+
+    monkeypatch.setattr(quotes, "load_nlp", no_parser)
+    text = 'The Normans took the name "Normandy" from the "Northmen".'
+    assert [(text[q.start : q.end], q.speaker) for q in quotes.find_quotes(text)] == [
+        ("Normandy", None),
+        ("Northmen", None),
+    ]
