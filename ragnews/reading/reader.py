@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ragnews.embedding import Precision, native_bf16
 from ragnews.errors import ReaderError
 from ragnews.reading.windows import Window, encode_windows
 
@@ -76,14 +77,20 @@ class Reading:
 class Reader:
     """An extractive reader: a Hugging Face question-answering model and its calibration."""
 
-    def __init__(self, model: Any, tokenizer: Any, calibration: Calibration) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, calibration: Calibration, bf16: bool = False
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.calibration = calibration
+        self.bf16 = bf16
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> Reader:
-        """Load the reader shipped with ragnews, or any local extractive-QA checkpoint."""
+    def load(cls, path: str | Path | None = None, precision: Precision = "auto") -> Reader:
+        """Load the reader shipped with ragnews, or any local extractive-QA checkpoint.
+
+        ``precision="auto"`` runs under bf16 autocast on CPUs with native bf16, as embedding does.
+        """
         import torch
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -104,7 +111,8 @@ class Reader:
             if calibration_path.is_file()
             else Calibration()
         )
-        return cls(model, tokenizer, calibration)
+        bf16 = precision == "bf16" or (precision == "auto" and native_bf16())
+        return cls(model, tokenizer, calibration, bf16)
 
     def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> Reading:
         """The best ``top_n`` spans for ``question`` over all ``contexts``."""
@@ -143,7 +151,8 @@ class Reader:
         starts: list[Any] = [None] * len(windows)
         ends: list[Any] = [None] * len(windows)
         pad = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+        with torch.inference_mode(), autocast:
             for b in range(0, len(order), batch_size):
                 batch = [windows[i] for i in order[b : b + batch_size]]
                 width = max(len(w.input_ids) for w in batch)
