@@ -22,6 +22,7 @@ from ragnews.errors import (
     IndexNotFoundError,
     RagnewsError,
     ReaderError,
+    SearchError,
 )
 from ragnews.index import AddReport, Index
 from ragnews.records import Answer, Citation, Document, Hit, Passage, Quote, Result
@@ -46,6 +47,7 @@ __all__ = [
     "RagnewsError",
     "ReaderError",
     "Result",
+    "SearchError",
     "__version__",
     "chunk_document",
     "load_documents",

@@ -39,10 +39,18 @@ def ask_many(
     k: int = 5,
     reader: Reader | None = None,
     top_n: int = 3,
+    mode: str = "dense",
+    *,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[Result]:
-    """``ask`` for several questions, with the models loaded once; ``top_n`` answers each."""
+    """``ask`` for several questions, with the models loaded once; ``top_n`` answers each.
+
+    ``mode``, ``source``, ``since`` and ``until`` choose the passages as in ``Index.search``.
+    """
     reader = reader or default_reader()
-    all_hits = index.search_many(questions, k)
+    all_hits = index.search_many(questions, k, mode, source=source, since=since, until=until)
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
     readings = reader.read_many(

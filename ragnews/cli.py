@@ -1,4 +1,4 @@
-"""Command line: ``ask "QUESTION"`` and ``ragnews index|ask ...``.
+"""Command line: ``ask "QUESTION"`` and ``ragnews index|ask|delete|bench ...``.
 
 With no ``--index``, ``ask`` uses the demo corpus shipped with ragnews (its index is built under
 ``indexes/demo`` on first use).
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
+from ragnews.retrieval import MODES, Mode
 
 DEMO_CORPUS = Path(__file__).parent / "data" / "demo"
 DEMO_INDEX = Path("indexes") / "demo"
@@ -26,6 +27,15 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 IndexOption = Annotated[
     Path | None, typer.Option("--index", help="Index directory (default: the demo corpus).")
+]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", help="Only articles from this source (any case).")
+]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only articles published on or after YYYY-MM-DD.")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only articles published on or before YYYY-MM-DD.")
 ]
 
 
@@ -61,23 +71,35 @@ def ask_command(
         Path | None,
         typer.Option("--questions", help="File with one question per line; prints JSON lines."),
     ] = None,
+    mode: Annotated[
+        Mode, typer.Option("--mode", help="Retrieval: embeddings, BM25 or both fused.")
+    ] = "dense",
+    source: SourceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
 ) -> None:
     """Answer a question from the articles, with the paragraphs that ground it."""
     _quiet_models()
     from ragnews.answering import ask_many
+    from ragnews.filters import Filters
     from ragnews.render import show, to_json
 
     if (question is None) == (questions is None):
         raise typer.BadParameter("give either a QUESTION or --questions FILE")
     try:
+        Filters(source, since, until)  # a malformed date fails before any model loads
         opened = _open_index(index)
         if questions is not None:
             asked = [q.strip() for q in _read_questions(questions) if q.strip()]
-            for result in ask_many(opened, asked, k):
+            for result in ask_many(
+                opened, asked, k, mode=mode, source=source, since=since, until=until
+            ):
                 sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
             return
         assert question is not None
-        result = ask_many(opened, [question], k)[0]
+        result = ask_many(
+            opened, [question], k, mode=mode, source=source, since=since, until=until
+        )[0]
     except RagnewsError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
@@ -144,6 +166,43 @@ def index_command(
         raise typer.Exit(1)
 
 
+@app.command("delete")
+def delete_command(
+    index: Annotated[Path, typer.Option("--index", help="Index directory to delete from.")],
+    ids: Annotated[list[str] | None, typer.Argument(help="Ids of the articles to remove.")] = None,
+    source: SourceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+) -> None:
+    """Remove articles from an index, by id or by source and publication date.
+
+    Prints the ids removed, one per line; ids that are not in the index are reported.
+    """
+    from ragnews.index import Index
+
+    by_filter = any(v is not None for v in (source, since, until))
+    if bool(ids) == by_filter:
+        raise typer.BadParameter("give either article IDS or --source/--since/--until")
+    try:
+        opened = Index.open(index)
+        if ids:
+            removed = opened.delete(ids)
+        else:
+            removed = opened.delete_where(source=source, since=since, until=until)
+    except RagnewsError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    for doc_id in removed:
+        sys.stdout.write(doc_id + "\n")
+    unknown = [i for i in dict.fromkeys(ids or []) if i not in removed]
+    if unknown:
+        err.print(f"not in the index: {escape(', '.join(unknown))}")
+    err.print(
+        f"{index}: {len(removed)} deleted; "
+        f"{len(opened.documents)} articles, {len(opened)} passages left"
+    )
+
+
 @app.command("bench")
 def bench_command(
     path: Annotated[
@@ -155,7 +214,8 @@ def bench_command(
     ] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question.")] = 20,
     mode: Annotated[
-        list[str] | None, typer.Option("--mode", help="Retrieval mode, repeatable (dense).")
+        list[str] | None,
+        typer.Option("--mode", help=f"Retrieval mode, repeatable: {', '.join(MODES)} (dense)."),
     ] = None,
     reader: Annotated[
         bool, typer.Option("--reader/--no-reader", help="Also read and score answers.")

@@ -6,6 +6,7 @@ RagnewsError
 │   ├── IndexNotFoundError   no index at that path
 │   └── IndexMismatchError   built with another model or format version
 ├── EmptyCorpusError     nothing readable to index
+├── SearchError          a search or filter that cannot run (unknown mode, malformed date)
 └── ReaderError          reader weights or checkpoint that cannot be used
 """
 
@@ -48,6 +49,15 @@ class IndexMismatchError(IndexStoreError):
 
 class EmptyCorpusError(RagnewsError):
     """No readable article was given to index."""
+
+
+class SearchError(RagnewsError, ValueError):
+    """A search, filter or deletion that cannot run; also a ``ValueError``.
+
+    Example:
+        >>> isinstance(SearchError("unknown retrieval mode 'bm42'"), ValueError)
+        True
+    """
 
 
 class ReaderError(RagnewsError):

@@ -7,6 +7,9 @@ Example:
     >>> hit = index.search("Who canceled the delegation?", k=3)[0]  # doctest: +SKIP
     >>> hit.passage.paragraphs, hit.title  # doctest: +SKIP
     ((3,), 'Biden Netanyahu')
+    >>> hits = index.search("power cut", mode="hybrid", since="2024-05-01")  # doctest: +SKIP
+    >>> index.delete_where(source="Valley Times", until="2024-05-31")  # doctest: +SKIP
+    ('storm-2024-05-20',)
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ragnews import __version__
 from ragnews.chunking import ChunkSettings, chunk_document
 from ragnews.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
-from ragnews.errors import EmptyCorpusError, IndexMismatchError
+from ragnews.errors import EmptyCorpusError, IndexMismatchError, SearchError
+from ragnews.filters import Filters
+from ragnews.lexical import Lexical, LexicalSettings
 from ragnews.records import Document, Hit, Passage, Quote
+from ragnews.retrieval import allowed_rows, check_mode, rank
 from ragnews.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -64,8 +71,13 @@ class Index:
         chunking: ChunkSettings | None = None,
         embedder: Embedder | None = None,
         progress: bool = False,
+        lexical: LexicalSettings | None = None,
     ) -> Index:
-        """Create a new index at ``path`` (replacing any index there) from ``documents``."""
+        """Create a new index at ``path`` (replacing any index there) from ``documents``.
+
+        ``chunking`` and ``lexical`` (BM25 tokenisation and parameters) hold for the index's
+        whole life: later ``add`` calls reuse them.
+        """
         docs = list(documents)
         if not docs:
             raise EmptyCorpusError(f"{path}: no documents to index")
@@ -77,11 +89,13 @@ class Index:
             "ragnews_version": __version__,
             "model": {"name": embedder.name, "dimension": embedder.dimension},
             "chunking": (chunking or ChunkSettings()).to_dict(),
+            "lexical": (lexical or LexicalSettings()).to_dict(),
             "counts": {"documents": 0, "passages": 0},
             "created": now,
             "updated": now,
         }
-        empty = Snapshot(manifest, {}, [], {}, flat_vectors(embedder.dimension))
+        no_terms = Lexical.build([], lexical)
+        empty = Snapshot(manifest, {}, [], {}, flat_vectors(embedder.dimension), no_terms)
         index = cls(Path(path), empty, embedder)
         index.add(docs, progress=progress)
         return index
@@ -120,37 +134,84 @@ class Index:
             (replaced if known is not None else added).append(doc.id)
             fresh.append(doc)
         if fresh:
-            with self._write_lock():
-                self._snapshot = self._with(fresh, drop={d.id for d in fresh}, progress=progress)
-                write_snapshot(self.path, self._snapshot)
+            self._save(fresh, drop={d.id for d in fresh}, progress=progress)
         return AddReport(tuple(added), tuple(replaced), tuple(unchanged))
 
+    def delete(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Remove the documents with these ids and save; returns the ids that were indexed.
+
+        Unknown ids are left out of the result, not an error; nothing is saved when no id is
+        known. Deleting every document leaves an empty index, which searches return nothing from.
+
+        Example:
+            >>> index.delete(["harbor-2024-03-01", "no-such-id"])  # doctest: +SKIP
+            ('harbor-2024-03-01',)
+        """
+        known = self._snapshot.documents
+        removed = tuple(doc_id for doc_id in dict.fromkeys(ids) if doc_id in known)
+        if removed:
+            self._save([], drop=set(removed), progress=False)
+        return removed
+
+    def delete_where(
+        self, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> tuple[str, ...]:
+        """Remove every document that all the given conditions match (see ``Filters``).
+
+        At least one condition is required; returns the ids removed.
+
+        Example:
+            >>> index.delete_where(source="Coastal Herald", since="2024-04-01")  # doctest: +SKIP
+            ('budget-2024-04-12', 'ferry-2024-07-15')
+        """
+        filters = Filters(source, since, until)
+        if not filters.active:
+            raise SearchError("delete_where needs a source, since or until")
+        return self.delete(d.id for d in self._snapshot.documents.values() if filters.allows(d))
+
+    def _save(self, fresh: list[Document], drop: set[str], progress: bool) -> None:
+        with self._write_lock():
+            self._snapshot = self._with(fresh, drop=drop, progress=progress)
+            write_snapshot(self.path, self._snapshot)
+
     def _with(self, fresh: list[Document], drop: set[str], progress: bool) -> Snapshot:
-        """A new snapshot: this one without the ``drop`` ids, plus ``fresh`` documents."""
+        """A new snapshot: this one without the ``drop`` ids, plus ``fresh`` documents.
+
+        Rows are sorted by ``(doc_id, start)`` and the BM25 matrix is rebuilt from all
+        passages (its statistics span the whole corpus), so the result is the snapshot that
+        building from scratch on the same documents gives.
+        """
         from ragnews.quotes import find_quotes
 
         snap = self._snapshot
+        dimension = snap.vectors.d
         keep = [row for row, p in enumerate(snap.passages) if p.doc_id not in drop]
         old_vectors = (
             snap.vectors.reconstruct_n(0, snap.vectors.ntotal)
             if snap.vectors.ntotal
-            else np.zeros((0, snap.vectors.d), dtype=np.float32)
+            else np.zeros((0, dimension), dtype=np.float32)
         )
-        settings = ChunkSettings(**snap.manifest["chunking"])
-        embedder = self.embedder
-        new_passages = [p for doc in fresh for p in chunk_document(doc, settings, embedder.fits)]
-        new_vectors = embedder.encode([p.text for p in new_passages], progress=progress)
+        new_passages: list[Passage] = []
+        new_vectors = np.zeros((0, dimension), dtype=np.float32)
+        if fresh:  # the embedding model loads only when there is something to embed
+            settings = ChunkSettings(**snap.manifest["chunking"])
+            embedder = self.embedder
+            new_passages = [p for d in fresh for p in chunk_document(d, settings, embedder.fits)]
+            new_vectors = embedder.encode([p.text for p in new_passages], progress=progress)
         documents = {k: d for k, d in snap.documents.items() if k not in drop}
         documents.update({d.id: d for d in fresh})
         quotes = {k: q for k, q in snap.quotes.items() if k not in drop}
         quotes.update({d.id: find_quotes(d.text) for d in fresh})
         passages = [snap.passages[row] for row in keep] + new_passages
-        vectors = np.concatenate([old_vectors[keep], new_vectors]).astype(np.float32)
+        order = sorted(range(len(passages)), key=lambda i: _row_key(passages[i]))
+        passages = [passages[i] for i in order]
+        vectors = np.concatenate([old_vectors[keep], new_vectors])[order].astype(np.float32)
+        lexical = Lexical.build([p.text for p in passages], snap.lexical.settings)
         manifest = dict(snap.manifest)
         manifest["counts"] = {"documents": len(documents), "passages": len(passages)}
         manifest["updated"] = _now()
         return Snapshot(
-            manifest, documents, passages, quotes, flat_vectors(snap.vectors.d, vectors)
+            manifest, documents, passages, quotes, flat_vectors(dimension, vectors), lexical
         )
 
     @contextlib.contextmanager
@@ -205,24 +266,64 @@ class Index:
 
     # -- retrieval --------------------------------------------------------------------------
 
-    def search(self, question: str, k: int = 5) -> list[Hit]:
-        """The ``k`` passages closest to ``question``, best first."""
-        return self.search_many([question], k)[0]
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        mode: str = "dense",
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+    ) -> list[Hit]:
+        """The ``k`` passages that best answer ``question``, best first.
 
-    def search_many(self, questions: Sequence[str], k: int = 5) -> list[list[Hit]]:
+        Args:
+            mode: ``dense`` (embedding similarity), ``bm25`` (shared terms; only passages
+                that share one) or ``hybrid`` (reciprocal rank fusion of both; ``Hit.score``
+                is then the fused score).
+            source, since, until: Only passages of articles these match (see ``Filters``),
+                applied inside the search: ``k`` come back whenever ``k`` such passages exist.
+            weights: The dense and BM25 rankings' weights in ``hybrid`` mode.
+        """
+        return self.search_many(
+            [question], k, mode, source=source, since=since, until=until, weights=weights
+        )[0]
+
+    def search_many(
+        self,
+        questions: Sequence[str],
+        k: int = 5,
+        mode: str = "dense",
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+    ) -> list[list[Hit]]:
         """``search`` for several questions, embedding them in one batch."""
+        checked = check_mode(mode)
+        filters = Filters(source, since, until)
         if not questions:
             return []
-        vectors = self.query_encoder.encode(list(questions))
-        scores, rows = self._snapshot.vectors.search(vectors, min(k, len(self)))
-        return [
-            [self._hit(int(row), float(score)) for score, row in zip(s, r, strict=True) if row >= 0]
-            for s, r in zip(scores, rows, strict=True)
-        ]
+        snap = self._snapshot
+        allowed = allowed_rows(snap.passages, snap.documents, filters)
+        rankings = rank(
+            snap.vectors, snap.lexical, questions, k, checked, self._encode, allowed, weights
+        )
+        return [[self._hit(row, score) for row, score in ranking] for ranking in rankings]
+
+    def _encode(self, questions: list[str]) -> npt.NDArray[np.float32]:
+        return self.query_encoder.encode(questions)  # the encoder loads on first use
 
     def _hit(self, row: int, score: float) -> Hit:
         passage = self._snapshot.passages[row]
         return Hit(passage, score, self._snapshot.documents[passage.doc_id].title)
+
+
+def _row_key(passage: Passage) -> tuple[str, int, int]:
+    return passage.doc_id, passage.start, passage.end
 
 
 def _now() -> str:

@@ -8,6 +8,10 @@ An index is a directory::
             manifest.json    format and ragnews versions, model, chunking, counts, times
             vectors.faiss    FAISS's own format (normalised vectors, inner product)
             records.sqlite   documents, passages and quotes (no pickle anywhere)
+            bm25.*           the passages' BM25 matrix, .npy + JSON (see ``lexical.py``)
+
+Passage rows are in ``(doc_id, start)`` order: row ``i`` of the vectors and of the BM25
+matrix is passage ``i``.
 
 A save writes a new version beside the live one, syncs it to disk, then swaps ``CURRENT``.
 A process killed at any point leaves either the old or the new version live, never a mix;
@@ -30,9 +34,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ragnews.errors import IndexMismatchError, IndexNotFoundError
+from ragnews.lexical import Lexical, LexicalSettings
 from ragnews.records import Document, Passage, Quote
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FORMAT_NAME = "ragnews-index"
 
 
@@ -45,6 +50,7 @@ class Snapshot:
     passages: list[Passage]
     quotes: dict[str, list[Quote]]
     vectors: faiss.Index
+    lexical: Lexical
 
 
 def is_index(path: Path) -> bool:
@@ -61,7 +67,7 @@ def read_snapshot(path: Path) -> Snapshot:
         raise IndexMismatchError(
             f"{path}: index format {manifest.get('format')!r} version "
             f"{manifest.get('format_version')!r}; this ragnews reads {FORMAT_NAME!r} version "
-            f"{FORMAT_VERSION}. Rebuild it with `ragnews index`."
+            f"{FORMAT_VERSION}; rebuild it: remove {path} and run `ragnews index` again"
         )
     vectors = faiss.read_index(str(version / "vectors.faiss"))
     documents, passages, quotes = _read_records(version / "records.sqlite")
@@ -69,7 +75,9 @@ def read_snapshot(path: Path) -> Snapshot:
         raise IndexMismatchError(
             f"{version}: {vectors.ntotal} vectors for {len(passages)} passages"
         )
-    return Snapshot(manifest, documents, passages, quotes, vectors)
+    settings = LexicalSettings(**manifest["lexical"])
+    lexical = Lexical.load(version, settings, len(passages))
+    return Snapshot(manifest, documents, passages, quotes, vectors, lexical)
 
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> None:
@@ -83,6 +91,7 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> None:
     (tmp / "manifest.json").write_text(json.dumps(snapshot.manifest, indent=2) + "\n")
     faiss.write_index(snapshot.vectors, str(tmp / "vectors.faiss"))
     _write_records(tmp / "records.sqlite", snapshot)
+    snapshot.lexical.save(tmp)
     for child in tmp.iterdir():
         _fsync(child)
     _fsync(tmp)

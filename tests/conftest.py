@@ -29,5 +29,5 @@ def demo_doc() -> Document:
 
 @pytest.fixture(scope="session")
 def archive_docs() -> list[Document]:
-    """A small dated archive written for the tests."""
+    """A small archive written for the tests: three sources, dated articles and one undated."""
     return load_documents([ROOT / "tests" / "fixtures" / "archive.jsonl"]).documents

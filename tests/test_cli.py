@@ -53,7 +53,7 @@ def test_index_then_batch_questions_in_order(
         app, ["index", str(ROOT / "tests/fixtures/archive.jsonl"), "--index", str(idx)]
     )
     assert made.exit_code == 0, made.output
-    assert "4 added" in made.stderr
+    assert "8 added" in made.stderr
     questions = tmp_path / "q.txt"
     questions.write_text("How many homes lost power?\n\nWho designed the library?\n")
     result = runner.invoke(
@@ -96,3 +96,63 @@ def test_readable_output_marks_the_paragraph(
     assert result.exit_code == 0, result.output
     assert "Biden Netanyahu — paragraph 3" in result.stdout
     assert "delegation to Washington was canceled" in " ".join(result.stdout.split())
+
+
+@pytest.fixture()
+def archive_index(tmp_path: Path, reuse_embedder: None) -> Path:
+    idx = tmp_path / "archive"
+    made = runner.invoke(
+        app, ["index", str(ROOT / "tests/fixtures/archive.jsonl"), "--index", str(idx)]
+    )
+    assert made.exit_code == 0, made.output
+    return idx
+
+
+def test_ask_with_a_mode_and_filters(archive_index: Path) -> None:
+    base = ["ask", "How many homes lost power?", "--index", str(archive_index), "--json"]
+    herald = {"harbor-2024-03-01", "budget-2024-04-12", "ferry-2024-07-15"}
+    for mode in ("dense", "bm25", "hybrid"):
+        result = runner.invoke(app, [*base, "--mode", mode, "-k", "2"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["passages"][0]["doc_id"] == "storm-2024-05-20"
+    filtered = runner.invoke(app, [*base, "--mode", "hybrid", "--source", "coastal herald"])
+    assert filtered.exit_code == 0, filtered.output
+    passages = json.loads(filtered.stdout)["passages"]
+    assert len(passages) == 5 and {p["doc_id"] for p in passages} <= herald
+    dated = runner.invoke(app, [*base, "--since", "2024-06-01", "--until", "2024-08-31"])
+    assert dated.exit_code == 0, dated.output
+    assert {p["doc_id"] for p in json.loads(dated.stdout)["passages"]} == {
+        "library-2024-06-02",
+        "ferry-2024-07-15",
+        "wildfire-2024-08-03",
+    }
+
+
+def test_ask_refuses_unknown_modes_and_bad_dates(archive_index: Path) -> None:
+    base = ["ask", "Anything?", "--index", str(archive_index)]
+    mode = runner.invoke(app, [*base, "--mode", "bm42"])
+    assert mode.exit_code == 2
+    assert "'bm42' is not one of 'dense'," in mode.output
+    date = runner.invoke(app, [*base, "--since", "2024-13-01"])
+    assert date.exit_code == 2
+    assert "since must be a date as YYYY-MM-DD, not '2024-13-01'" in date.stderr
+
+
+def test_delete_by_id_and_by_filter(archive_index: Path) -> None:
+    idx = str(archive_index)
+    by_id = runner.invoke(app, ["delete", "storm-2024-05-20", "no-such-id", "--index", idx])
+    assert by_id.exit_code == 0, by_id.output
+    assert by_id.stdout == "storm-2024-05-20\n"
+    assert "not in the index: no-such-id" in by_id.stderr
+    assert "1 deleted; 7 articles" in by_id.stderr
+    by_filter = runner.invoke(app, ["delete", "--index", idx, "--source", "Valley Times"])
+    assert by_filter.exit_code == 0, by_filter.output
+    assert sorted(by_filter.stdout.split()) == ["library-2024-06-02", "marathon-2024-09-08"]
+    assert "storm-2024-05-20" not in Index.open(archive_index).documents
+    assert len(Index.open(archive_index).documents) == 5
+    for args in (["--index", idx], ["x", "--source", "Valley Times", "--index", idx]):
+        refused = runner.invoke(app, ["delete", *args])
+        assert refused.exit_code == 2
+        assert "give either article IDS or --source/--since/--until" in refused.output
+    missing = runner.invoke(app, ["delete", "x", "--index", str(archive_index.parent / "none")])
+    assert missing.exit_code == 2 and "no ragnews index" in missing.stderr

@@ -32,6 +32,7 @@ from ragnews.embedding import Embedder
 from ragnews.errors import RagnewsError
 from ragnews.index import Index
 from ragnews.records import Document, Hit, Result
+from ragnews.retrieval import MODES, Mode
 from ragnews.store import is_index
 
 SearchFn = Callable[[Index, Sequence[str], int], list[list[Hit]]]
@@ -41,11 +42,14 @@ CURVE_KS = tuple(range(1, 21))
 ANSWER_BATCH = 32
 
 
-def _dense(index: Index, questions: Sequence[str], k: int) -> list[list[Hit]]:
-    return index.search_many(questions, k)
+def _searcher(mode: Mode) -> SearchFn:
+    def search(index: Index, questions: Sequence[str], k: int) -> list[list[Hit]]:
+        return index.search_many(questions, k, mode)
+
+    return search
 
 
-SEARCHERS: dict[str, SearchFn] = {"dense": _dense}
+SEARCHERS: dict[str, SearchFn] = {mode: _searcher(mode) for mode in MODES}
 
 
 class BenchError(RagnewsError, ValueError):

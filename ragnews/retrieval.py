@@ -1,0 +1,120 @@
+"""Rank an index's passages for questions: dense (FAISS), BM25, or both fused (``hybrid``).
+
+A ranking is a list of ``(row, score)`` pairs, best first, where ``row`` numbers the
+snapshot's passages. Filters arrive as a boolean mask over rows and are applied inside each
+search, so ``k`` rows come back whenever ``k`` allowed rows exist; ``bm25`` returns only rows
+that share a term with the question. ``hybrid`` fuses the dense and BM25 rankings, each taken
+``max(4 * k, 50)`` deep, by reciprocal rank fusion; its scores are the fused scores. Equal
+scores go to the lower row, and rows are kept in ``(doc_id, start)`` order, so results depend
+only on the indexed articles.
+
+Example:
+    >>> check_mode("hybrid")
+    'hybrid'
+    >>> check_mode("bm42")
+    Traceback (most recent call last):
+    ...
+    ragnews.errors.SearchError: unknown retrieval mode 'bm42'; known modes: dense, bm25, hybrid
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from ragnews.errors import SearchError
+from ragnews.filters import Filters
+from ragnews.fusion import reciprocal_rank_fusion
+from ragnews.lexical import Lexical
+from ragnews.records import Document, Passage
+
+Mode = Literal["dense", "bm25", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+HYBRID_DEPTH = 50
+
+Ranking = list[tuple[int, float]]
+Mask = npt.NDArray[np.bool_]
+Encode = Callable[[list[str]], npt.NDArray[np.float32]]
+
+
+def check_mode(mode: str) -> Mode:
+    """``mode`` if it names a retrieval mode, else a ``SearchError`` listing the modes."""
+    if mode not in MODES:
+        raise SearchError(f"unknown retrieval mode {mode!r}; known modes: {', '.join(MODES)}")
+    return mode
+
+
+def allowed_rows(
+    passages: Sequence[Passage], documents: Mapping[str, Document], filters: Filters
+) -> Mask | None:
+    """Which rows ``filters`` allows (``None``: all of them, nothing to check)."""
+    if not filters.active:
+        return None
+    by_doc = {doc_id: filters.allows(doc) for doc_id, doc in documents.items()}
+    return np.fromiter((by_doc[p.doc_id] for p in passages), dtype=np.bool_, count=len(passages))
+
+
+def rank(
+    vectors: faiss.Index,
+    lexical: Lexical,
+    questions: Sequence[str],
+    k: int,
+    mode: Mode,
+    encode: Encode,
+    allowed: Mask | None = None,
+    weights: tuple[float, float] = (1.0, 1.0),
+) -> list[Ranking]:
+    """The best ``k`` allowed rows for each question in ``mode``.
+
+    ``encode`` embeds the questions (not called in ``bm25`` mode); ``weights`` weigh the dense
+    and BM25 rankings in ``hybrid`` mode.
+    """
+    if k < 1:
+        raise SearchError(f"k must be at least 1, got {k}")
+    if mode == "bm25":
+        return [lexical_ranking(lexical, q, k, allowed) for q in questions]
+    if mode == "dense":
+        return dense_rankings(vectors, encode(list(questions)), k, allowed)
+    depth = max(4 * k, HYBRID_DEPTH)
+    dense = dense_rankings(vectors, encode(list(questions)), depth, allowed)
+    fused = []
+    for question, by_vector in zip(questions, dense, strict=True):
+        by_term = lexical_ranking(lexical, question, depth, allowed)
+        rankings = [[row for row, _ in by_vector], [row for row, _ in by_term]]
+        fused.append(reciprocal_rank_fusion(rankings, weights)[:k])
+    return fused
+
+
+def dense_rankings(
+    vectors: faiss.Index, queries: npt.NDArray[np.float32], k: int, allowed: Mask | None
+) -> list[Ranking]:
+    """The ``k`` allowed rows of highest inner product with each query vector."""
+    ids = None if allowed is None else np.flatnonzero(allowed).astype(np.int64)
+    k = min(k, vectors.ntotal if ids is None else len(ids))
+    if k == 0:
+        return [[] for _ in queries]
+    selector = None if ids is None else faiss.IDSelectorBatch(ids)  # alive until searched
+    params = None if selector is None else faiss.SearchParameters()
+    if params is not None:
+        params.sel = selector
+    scores, rows = vectors.search(queries, k, params=params)
+    return [
+        sorted(
+            ((int(row), float(score)) for score, row in zip(s, r, strict=True) if row >= 0),
+            key=lambda pair: (-pair[1], pair[0]),  # FAISS puts the higher row first in a tie
+        )
+        for s, r in zip(scores, rows, strict=True)
+    ]
+
+
+def lexical_ranking(lexical: Lexical, question: str, k: int, allowed: Mask | None) -> Ranking:
+    """The ``k`` allowed rows of highest positive BM25 score for ``question``."""
+    scores = lexical.scores(question)
+    hits = scores > 0 if allowed is None else (scores > 0) & allowed
+    rows = np.flatnonzero(hits)
+    best = rows[np.argsort(-scores[rows], kind="stable")[:k]]
+    return [(int(row), float(scores[row])) for row in best]
