@@ -20,6 +20,7 @@ from ragnews.bench.metrics import normalize_answer
 from ragnews.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
 from ragnews.records import Answer, Citation, Hit, Result
+from ragnews.retrieval import DEFAULT_MODE
 
 
 @functools.cache
@@ -39,7 +40,7 @@ def ask_many(
     k: int = 5,
     reader: Reader | None = None,
     top_n: int = 3,
-    mode: str = "dense",
+    mode: str = DEFAULT_MODE,
     *,
     source: str | None = None,
     since: str | None = None,

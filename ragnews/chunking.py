@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from ragnews.paragraphs import sentence_spans
+from ragnews.paragraphs import sentence_spans, strip_span
 from ragnews.records import Document, Passage
 from ragnews.tokens import cl100k
 
@@ -136,11 +136,11 @@ def _split_tokens(
                 lo = mid
             else:
                 hi = mid - 1
-        piece_start, piece_end = bounds[i], bounds[lo]
-        while piece_start < piece_end and text[piece_start].isspace():
-            piece_start += 1
-        while piece_end > piece_start and text[piece_end - 1].isspace():
-            piece_end -= 1
+        piece_start, piece_end = strip_span(text, bounds[i], bounds[lo])
+        # Without its edge spaces a piece can tokenize differently: shrink it until it is ok.
+        while lo > i + 1 and not ok(piece_start, piece_end):
+            lo -= 1
+            piece_start, piece_end = strip_span(text, bounds[i], bounds[lo])
         if piece_start < piece_end:
             pieces.append((piece_start, piece_end))
         i = lo

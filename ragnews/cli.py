@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
-from ragnews.retrieval import MODES, Mode
+from ragnews.retrieval import DEFAULT_MODE, MODES, Mode
 
 DEMO_CORPUS = Path(__file__).parent / "data" / "demo"
 DEMO_INDEX = Path("indexes") / "demo"
@@ -73,7 +73,7 @@ def ask_command(
     ] = None,
     mode: Annotated[
         Mode, typer.Option("--mode", help="Retrieval: embeddings, BM25 or both fused.")
-    ] = "dense",
+    ] = DEFAULT_MODE,
     source: SourceOption = None,
     since: SinceOption = None,
     until: UntilOption = None,

@@ -31,7 +31,7 @@ from ragnews.errors import EmptyCorpusError, IndexMismatchError, SearchError
 from ragnews.filters import Filters
 from ragnews.lexical import Lexical, LexicalSettings
 from ragnews.records import Document, Hit, Passage, Quote
-from ragnews.retrieval import allowed_rows, check_mode, rank
+from ragnews.retrieval import DEFAULT_MODE, allowed_rows, check_mode, rank
 from ragnews.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -270,7 +270,7 @@ class Index:
         self,
         question: str,
         k: int = 5,
-        mode: str = "dense",
+        mode: str = DEFAULT_MODE,
         *,
         source: str | None = None,
         since: str | None = None,
@@ -295,7 +295,7 @@ class Index:
         self,
         questions: Sequence[str],
         k: int = 5,
-        mode: str = "dense",
+        mode: str = DEFAULT_MODE,
         *,
         source: str | None = None,
         since: str | None = None,

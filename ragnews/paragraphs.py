@@ -24,9 +24,9 @@ def paragraph_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans = []
     start = 0
     for match in separator.finditer(text):
-        spans.append(_strip(text, start, match.start()))
+        spans.append(strip_span(text, start, match.start()))
         start = match.end()
-    spans.append(_strip(text, start, len(text)))
+    spans.append(strip_span(text, start, len(text)))
     return tuple(s for s in spans if s[0] < s[1])
 
 
@@ -34,13 +34,14 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Spans of the sentences of ``text[start:end]`` (a paragraph), covering it without gaps."""
     spans = []
     for match in _SENTENCE_END.finditer(text, start, end):
-        spans.append(_strip(text, start, match.end()))
+        spans.append(strip_span(text, start, match.end()))
         start = match.end()
-    spans.append(_strip(text, start, end))
+    spans.append(strip_span(text, start, end))
     return [s for s in spans if s[0] < s[1]]
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed to exclude whitespace at either edge."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

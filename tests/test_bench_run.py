@@ -116,7 +116,9 @@ def test_documents_rank_at_their_best_passage(
     squad_set: QuestionSet, reuse_embedder: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def repeated(index: Index, questions: Sequence[str], k: int) -> list[list[Hit]]:
-        return [[h for h in hits for _ in (0, 1)] for hits in index.search_many(questions, k)]
+        return [
+            [h for h in hits for _ in (0, 1)] for hits in index.search_many(questions, k, "dense")
+        ]
 
     monkeypatch.setitem(bench_run.SEARCHERS, "twice", repeated)
     report = run_benchmark(squad_set, k=3, modes=["dense", "twice"], progress=False)

