@@ -28,11 +28,11 @@ from ragnews.index import AddReport, Index
 from ragnews.records import Answer, Citation, Document, Hit, Passage, Quote, Result
 
 __all__ = [
-    "DEFAULT_MODEL",
     "AddReport",
     "Answer",
     "ChunkSettings",
     "Citation",
+    "DEFAULT_MODEL",
     "Document",
     "DocumentError",
     "Embedder",
