@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ragnews.embedding import Precision, native_bf16
 from ragnews.errors import ReaderError
-from ragnews.reading.windows import Window, encode_windows
+from ragnews.reading.windows import Window, encode_windows, pad_batch
 
 DEFAULT_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
 CALIBRATION_FILE = "reader.json"
@@ -155,17 +155,9 @@ class Reader:
         with torch.inference_mode(), autocast:
             for b in range(0, len(order), batch_size):
                 batch = [windows[i] for i in order[b : b + batch_size]]
-                width = max(len(w.input_ids) for w in batch)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                types = torch.zeros((len(batch), width), dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for r, w in enumerate(batch):
-                    ids[r, : len(w.input_ids)] = torch.tensor(w.input_ids)
-                    types[r, : len(w.input_ids)] = torch.tensor(w.token_type_ids)
-                    mask[r, : len(w.input_ids)] = 1
-                inputs = {"input_ids": ids, "attention_mask": mask}
-                if "token_type_ids" in self.tokenizer.model_input_names:
-                    inputs["token_type_ids"] = types
+                inputs = pad_batch([(w.input_ids, w.token_type_ids) for w in batch], pad)
+                if "token_type_ids" not in self.tokenizer.model_input_names:
+                    del inputs["token_type_ids"]
                 out = self.model(**inputs)
                 s = out.start_logits.float().numpy()
                 e = out.end_logits.float().numpy()

@@ -27,7 +27,7 @@ from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
 
 from ragnews.embedding import DEFAULT_MODEL, resolve_model
 from ragnews.reading.squad import QAExample, load_squad
-from ragnews.reading.windows import Window, encode_windows
+from ragnews.reading.windows import Window, encode_windows, pad_batch
 
 # CS224n SQuAD 2.0 articles kept out of training to calibrate the no-answer threshold.
 CALIBRATION_ARTICLES = ("Packet_switching", "Warsaw", "Force")
@@ -134,22 +134,10 @@ def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Fe
 
 def collate(batch: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
     """Pad a batch to a multiple of 32 tokens (few distinct shapes keep memory flat)."""
-    width = -(-max(len(f.input_ids) for f in batch) // 32) * 32
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(batch), width), dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, f in enumerate(batch):
-        n = len(f.input_ids)
-        ids[i, :n] = torch.tensor(f.input_ids)
-        types[i, :n] = torch.tensor(f.token_type_ids)
-        mask[i, :n] = 1
-    return {
-        "input_ids": ids,
-        "token_type_ids": types,
-        "attention_mask": mask,
-        "start_positions": torch.tensor([f.start for f in batch]),
-        "end_positions": torch.tensor([f.end for f in batch]),
-    }
+    inputs = pad_batch([(f.input_ids, f.token_type_ids) for f in batch], pad_id, multiple=32)
+    inputs["start_positions"] = torch.tensor([f.start for f in batch])
+    inputs["end_positions"] = torch.tensor([f.end for f in batch])
+    return inputs
 
 
 def save_checkpoint(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from transformers import PreTrainedTokenizerFast
 
 MAX_QUESTION_TOKENS = 64
@@ -65,6 +66,27 @@ def encode_windows(
             )
         )
     return windows
+
+
+def pad_batch(
+    rows: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, multiple: int = 1
+) -> dict[str, torch.Tensor]:
+    """Model inputs for ``(input_ids, token_type_ids)`` rows, padded to a multiple of tokens.
+
+    Example:
+        >>> pad_batch([([101, 7, 102], [0, 0, 0]), ([101, 102], [0, 0])], 0)["attention_mask"]
+        tensor([[1, 1, 1],
+                [1, 1, 0]])
+    """
+    width = -(-max(len(ids) for ids, _ in rows) // multiple) * multiple
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, (row_ids, row_types) in enumerate(rows):
+        ids[r, : len(row_ids)] = torch.tensor(row_ids)
+        types[r, : len(row_ids)] = torch.tensor(row_types)
+        mask[r, : len(row_ids)] = 1
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
 
 
 def _clip_question(tokenizer: PreTrainedTokenizerFast, question: str) -> str:
