@@ -37,6 +37,7 @@ from ragnews.store import (
     FORMAT_VERSION,
     Snapshot,
     flat_vectors,
+    live_version,
     read_snapshot,
     write_snapshot,
 )
@@ -121,20 +122,21 @@ class Index:
 
     def add(self, documents: Iterable[Document], progress: bool = False) -> AddReport:
         """Index new documents, replace those whose id is known with new text, and save."""
-        snap = self._snapshot
+        docs = list(documents)
         added: list[str] = []
         replaced: list[str] = []
         unchanged: list[str] = []
         fresh: list[Document] = []
-        for doc in documents:
-            known = snap.documents.get(doc.id)
-            if known is not None and known.text == doc.text:
-                unchanged.append(doc.id)
-                continue
-            (replaced if known is not None else added).append(doc.id)
-            fresh.append(doc)
-        if fresh:
-            self._save(fresh, drop={d.id for d in fresh}, progress=progress)
+        with self._writing():
+            for doc in docs:
+                known = self._snapshot.documents.get(doc.id)
+                if known is not None and known.text == doc.text:
+                    unchanged.append(doc.id)
+                    continue
+                (replaced if known is not None else added).append(doc.id)
+                fresh.append(doc)
+            if fresh:
+                self._save(fresh, drop={d.id for d in fresh}, progress=progress)
         return AddReport(tuple(added), tuple(replaced), tuple(unchanged))
 
     def delete(self, ids: Iterable[str]) -> tuple[str, ...]:
@@ -147,11 +149,9 @@ class Index:
             >>> index.delete(["harbor-2024-03-01", "no-such-id"])  # doctest: +SKIP
             ('harbor-2024-03-01',)
         """
-        known = self._snapshot.documents
-        removed = tuple(doc_id for doc_id in dict.fromkeys(ids) if doc_id in known)
-        if removed:
-            self._save([], drop=set(removed), progress=False)
-        return removed
+        wanted = list(dict.fromkeys(ids))
+        with self._writing():
+            return self._delete([i for i in wanted if i in self._snapshot.documents])
 
     def delete_where(
         self, source: str | None = None, since: str | None = None, until: str | None = None
@@ -167,12 +167,19 @@ class Index:
         filters = Filters(source, since, until)
         if not filters.active:
             raise SearchError("delete_where needs a source, since or until")
-        return self.delete(d.id for d in self._snapshot.documents.values() if filters.allows(d))
+        with self._writing():
+            docs = self._snapshot.documents.values()
+            return self._delete([d.id for d in docs if filters.allows(d)])
+
+    def _delete(self, ids: list[str]) -> tuple[str, ...]:
+        if ids:
+            self._save([], drop=set(ids), progress=False)
+        return tuple(ids)
 
     def _save(self, fresh: list[Document], drop: set[str], progress: bool) -> None:
-        with self._write_lock():
-            self._snapshot = self._with(fresh, drop=drop, progress=progress)
-            write_snapshot(self.path, self._snapshot)
+        """Apply a change and write it as the new live version (inside ``_writing``)."""
+        self._snapshot = self._with(fresh, drop=drop, progress=progress)
+        self._snapshot.version = write_snapshot(self.path, self._snapshot)
 
     def _with(self, fresh: list[Document], drop: set[str], progress: bool) -> Snapshot:
         """A new snapshot: this one without the ``drop`` ids, plus ``fresh`` documents.
@@ -215,12 +222,19 @@ class Index:
         )
 
     @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        """One writer at a time per index directory (readers never wait)."""
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time per index directory (readers never wait).
+
+        Inside, the snapshot is the live one: when another writer saved since this index was
+        opened, its version is read first, so no writer's change is lost.
+        """
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.path / "LOCK", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
+                live = live_version(self.path)
+                if self._snapshot.version and live != self._snapshot.version:
+                    self._snapshot = read_snapshot(self.path)
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)

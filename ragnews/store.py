@@ -51,10 +51,16 @@ class Snapshot:
     quotes: dict[str, list[Quote]]
     vectors: faiss.Index
     lexical: Lexical
+    version: str = ""  # the version directory it was read from or written to ("" = not on disk)
 
 
 def is_index(path: Path) -> bool:
     return (path / "CURRENT").is_file()
+
+
+def live_version(path: Path) -> str:
+    """The name of the live version directory ('' when there is no index at ``path``)."""
+    return (path / "CURRENT").read_text(encoding="utf-8").strip() if is_index(path) else ""
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -77,13 +83,13 @@ def read_snapshot(path: Path) -> Snapshot:
         )
     settings = LexicalSettings(**manifest["lexical"])
     lexical = Lexical.load(version, settings, len(passages))
-    return Snapshot(manifest, documents, passages, quotes, vectors, lexical)
+    return Snapshot(manifest, documents, passages, quotes, vectors, lexical, version.name)
 
 
-def write_snapshot(path: Path, snapshot: Snapshot) -> None:
-    """Write ``snapshot`` as a new version of the index at ``path`` and make it live."""
+def write_snapshot(path: Path, snapshot: Snapshot) -> str:
+    """Write ``snapshot`` as a new version of the index at ``path``, make it live, name it."""
     path.mkdir(parents=True, exist_ok=True)
-    live = (path / "CURRENT").read_text().strip() if is_index(path) else "v-000000"
+    live = live_version(path) or "v-000000"
     _remove_unfinished(path, live)
     name = f"v-{int(live.split('-')[1]) + 1:06d}"
     tmp = path / f"{name}.tmp"
@@ -102,6 +108,7 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> None:
     os.replace(pointer, path / "CURRENT")
     _fsync(path)
     _remove_old_versions(path, keep={live, name})
+    return name
 
 
 def flat_vectors(dimension: int, vectors: npt.NDArray[np.float32] | None = None) -> faiss.Index:

@@ -152,3 +152,56 @@ def test_light_query_encoder_gives_the_sentence_transformers_vectors(embedder: E
 
 def test_models_other_than_mean_pooling_use_sentence_transformers(tmp_path: Path) -> None:
     assert QueryEncoder.load(str(tmp_path)) is None
+
+
+def test_two_writers_on_one_index_lose_nothing(
+    tmp_path: Path, archive_docs: list[Document], embedder: Embedder
+) -> None:
+    Index.build(archive_docs[:1], tmp_path / "shared", embedder=embedder)
+    first = Index.open(tmp_path / "shared", embedder=embedder)
+    second = Index.open(tmp_path / "shared", embedder=embedder)
+    first.add([archive_docs[1]])
+    second.add([archive_docs[2]])  # opened before the first writer saved
+    assert second.delete([archive_docs[1].id, "unknown"]) == (archive_docs[1].id,)
+    expected = {archive_docs[0].id, archive_docs[2].id}
+    assert set(Index.open(tmp_path / "shared").documents) == expected
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from ragnews import Document, Index
+
+    index = Index.open(sys.argv[1])
+    extra = Document(id="extra", title="Extra", text="The ferry to the island runs at dawn.")
+    for _ in range(4):
+        index.add([extra])
+        index.delete(["extra"])
+    """
+)
+
+
+def test_readers_see_the_old_or_the_new_index_while_another_process_writes(
+    tmp_path: Path, archive_docs: list[Document], embedder: Embedder
+) -> None:
+    path = tmp_path / "busy"
+    Index.build(archive_docs[:3], path, embedder=embedder)
+    base = {d.id for d in archive_docs[:3]}
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
+    seen = set()
+    try:
+        while writer.poll() is None:
+            index = Index.open(path)
+            ids = frozenset(index.documents)
+            assert ids in (base, base | {"extra"})
+            assert index._snapshot.lexical.rows == len(index)  # BM25 rows match the passages
+            hits = index.search("When does the ferry to the island run?", k=3, mode="bm25")
+            assert all(h.passage.doc_id in ids for h in hits)
+            seen.add(ids)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        writer.wait()
+    assert writer.returncode == 0
+    assert seen, "the reader never got to open the index while the writer ran"
+    assert set(Index.open(path).documents) == base
