@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.markup import escape
 
 from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
 from ragnews.retrieval import DEFAULT_MODE, MODES, Mode
+
+if TYPE_CHECKING:
+    from ragnews.index import Index
 
 DEMO_CORPUS = Path(__file__).parent / "data" / "demo"
 DEMO_INDEX = Path("indexes") / "demo"
@@ -48,7 +51,7 @@ def _quiet_models() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _open_index(path: Path | None):  # type: ignore[no-untyped-def]
+def _open_index(path: Path | None) -> Index:
     from ragnews.documents import load_documents
     from ragnews.index import Index
 
@@ -77,28 +80,34 @@ def ask_command(
     source: SourceOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    reader_path: Annotated[
+        Path | None,
+        typer.Option("--reader", help="A local extractive-QA checkpoint (default: ragnews's)."),
+    ] = None,
 ) -> None:
     """Answer a question from the articles, with the paragraphs that ground it."""
     _quiet_models()
     from ragnews.answering import ask_many
     from ragnews.filters import Filters
+    from ragnews.reading.reader import Reader
     from ragnews.render import show, to_json
 
     if (question is None) == (questions is None):
         raise typer.BadParameter("give either a QUESTION or --questions FILE")
     try:
         Filters(source, since, until)  # a malformed date fails before any model loads
+        reader = Reader.load(reader_path) if reader_path is not None else None
         opened = _open_index(index)
         if questions is not None:
             asked = [q.strip() for q in _read_questions(questions) if q.strip()]
             for result in ask_many(
-                opened, asked, k, mode=mode, source=source, since=since, until=until
+                opened, asked, k, reader, mode=mode, source=source, since=since, until=until
             ):
                 sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
             return
         assert question is not None
         result = ask_many(
-            opened, [question], k, mode=mode, source=source, since=since, until=until
+            opened, [question], k, reader, mode=mode, source=source, since=since, until=until
         )[0]
     except RagnewsError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}")

@@ -156,3 +156,38 @@ def test_delete_by_id_and_by_filter(archive_index: Path) -> None:
         assert "give either article IDS or --source/--since/--until" in refused.output
     missing = runner.invoke(app, ["delete", "x", "--index", str(archive_index.parent / "none")])
     assert missing.exit_code == 2 and "no ragnews index" in missing.stderr
+
+
+def test_ask_reads_with_any_local_checkpoint(tmp_path: Path, reuse_embedder: None) -> None:
+    from .test_reader import save_tiny_reader
+
+    idx = tmp_path / "archive"
+    assert (
+        runner.invoke(
+            app, ["index", str(ROOT / "tests/fixtures/archive.jsonl"), "--index", str(idx)]
+        ).exit_code
+        == 0
+    )
+    checkpoint = save_tiny_reader(tmp_path / "tiny")
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            "Who designed the library?",
+            "--index",
+            str(idx),
+            "--reader",
+            str(checkpoint),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert not out["abstained"] and out["answers"]  # its threshold never abstains
+    texts = {d.id: d.text for d in Index.open(idx).documents.values()}
+    for answer in out["answers"]:
+        assert texts[answer["doc_id"]][answer["start"] : answer["end"]] == answer["text"]
+    missing = runner.invoke(
+        app, ["ask", "Who?", "--index", str(idx), "--reader", str(tmp_path / "none")]
+    )
+    assert missing.exit_code == 2 and "no question-answering model" in missing.stderr

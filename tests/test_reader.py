@@ -39,12 +39,10 @@ def tokenizer() -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
 
 
-@pytest.fixture(scope="module")
-def tiny_reader(
-    tmp_path_factory: pytest.TempPathFactory, tokenizer: PreTrainedTokenizerFast
-) -> Reader:
+def save_tiny_reader(path: Path) -> Path:
     """A 2-layer BERT with a random span head, saved as any local checkpoint would be."""
     torch.manual_seed(0)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=32,
@@ -53,13 +51,16 @@ def tiny_reader(
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    path = tmp_path_factory.mktemp("tiny-reader")
     BertForQuestionAnswering(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
-    (path / CALIBRATION_FILE).write_text(
-        json.dumps({"max_length": 48, "stride": 16, "threshold": -1e9})
-    )
-    return Reader.load(path)
+    calibration = {"max_length": 48, "stride": 16, "threshold": -1e9}
+    (path / CALIBRATION_FILE).write_text(json.dumps(calibration))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> Reader:
+    return Reader.load(save_tiny_reader(tmp_path_factory.mktemp("tiny-reader")))
 
 
 def test_spans_are_exact_substrings_of_their_context(tiny_reader: Reader) -> None:
