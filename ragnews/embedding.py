@@ -80,8 +80,14 @@ class Embedder:
 
     def fits(self, text: str) -> bool:
         """Whether the model reads all of ``text`` (nothing would be truncated)."""
-        ids = self.model.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return len(ids) <= self.max_tokens
+        return self.fits_many([text])[0]
+
+    def fits_many(self, texts: Sequence[str]) -> list[bool]:
+        """``fits`` for many texts in one batched tokenizer call."""
+        if not texts:
+            return []
+        ids = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(row) <= self.max_tokens for row in ids]
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, progress: bool = False

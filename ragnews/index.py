@@ -203,7 +203,7 @@ class Index:
         if fresh:  # the embedding model loads only when there is something to embed
             settings = ChunkSettings(**snap.manifest["chunking"])
             embedder = self.embedder
-            new_passages = [p for d in fresh for p in chunk_document(d, settings, embedder.fits)]
+            new_passages = _chunk(fresh, settings, embedder)
             new_vectors = embedder.encode([p.text for p in new_passages], progress=progress)
         documents = {k: d for k, d in snap.documents.items() if k not in drop}
         documents.update({d.id: d for d in fresh})
@@ -338,6 +338,26 @@ class Index:
 
 def _row_key(passage: Passage) -> tuple[str, int, int]:
     return passage.doc_id, passage.start, passage.end
+
+
+def _chunk(documents: list[Document], settings: ChunkSettings, embedder: Embedder) -> list[Passage]:
+    """Passages of ``documents`` that all fit the embedding model.
+
+    Token-sized passages almost always fit, so they are checked in one batch and only a
+    document with a passage too long for the model is cut again, checking every piece.
+    """
+    passages = [p for d in documents for p in chunk_document(d, settings)]
+    fitting = embedder.fits_many([p.text for p in passages])
+    redo = {p.doc_id for p, ok in zip(passages, fitting, strict=True) if not ok}
+    if not redo:
+        return passages
+    by_doc: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_doc.setdefault(passage.doc_id, []).append(passage)
+    for doc in documents:
+        if doc.id in redo:
+            by_doc[doc.id] = chunk_document(doc, settings, embedder.fits)
+    return [p for d in documents for p in by_doc.get(d.id, [])]
 
 
 def _now() -> str:

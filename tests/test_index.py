@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ragnews import (
+    ChunkSettings,
     Document,
     Embedder,
     Index,
@@ -205,3 +206,19 @@ def test_readers_see_the_old_or_the_new_index_while_another_process_writes(
     assert writer.returncode == 0
     assert seen, "the reader never got to open the index while the writer ran"
     assert set(Index.open(path).documents) == base
+
+
+def test_documents_with_passages_too_long_for_the_model_are_cut_again(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # Digits cost few cl100k tokens but many word pieces: the token limit alone lets them by.
+    numbers = Document(id="n", title="Numbers", text=" ".join(f"{i:07d}" for i in range(600)))
+    prose = Document(id="p", title="Prose", text="The ferry runs at dawn.\nIt returns at dusk.")
+    settings = ChunkSettings(max_tokens=1000, overlap=0)
+    index = Index.build([numbers, prose], tmp_path / "long", chunking=settings, embedder=embedder)
+    assert all(embedder.fits_many([p.text for p in index.passages]))
+    assert [p.doc_id for p in index.passages].count("n") > 1
+    assert [p.text for p in index.passages if p.doc_id == "p"] == [
+        "The ferry runs at dawn.",
+        "It returns at dusk.",
+    ]
