@@ -1,8 +1,9 @@
 """Fine-tune an encoder with a span head into an extractive reader, on 2 CPU cores.
 
-Reproduce the shipped weights with (see benchmarks/RESULTS.md for the exact run)::
+Train (the exact commands behind the shipped weights are in benchmarks/RESULTS.md)::
 
-    python -m ragnews.reading.training --data ../shared/data --out /tmp/reader-run --steps 3000
+    python -m ragnews.reading.training --data ../shared/data --out RUN --steps 1100
+    python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
 ``CALIBRATION_ARTICLES``, and negatives made by pairing SQuAD questions with another paragraph
