@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,10 +94,8 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         import torch
 
-        context: Any = (
-            torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), context:
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+        with torch.inference_mode(), autocast:
             vectors = self.model.encode(
                 list(texts),
                 batch_size=batch_size,
@@ -157,10 +154,8 @@ class QueryEncoder:
             max_length=self.max_length,
             return_tensors="pt",
         )
-        context: Any = (
-            torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), context:
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+        with torch.inference_mode(), autocast:
             tokens = self.model(**batch).last_hidden_state.float()
         mask = batch["attention_mask"].unsqueeze(-1).float()
         pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
