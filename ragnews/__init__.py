@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 from ragnews.chunking import ChunkSettings, chunk_document
 from ragnews.documents import Loaded, load_documents
+from ragnews.duplicates import DuplicateSettings
 from ragnews.embedding import DEFAULT_MODEL, Embedder
 from ragnews.errors import (
     DocumentError,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Document",
     "DocumentError",
+    "DuplicateSettings",
     "Embedder",
     "EmptyCorpusError",
     "Hit",

@@ -167,9 +167,17 @@ def index_command(
     added = len(loaded.documents) if report is None else len(report.added)
     replaced = 0 if report is None else len(report.replaced)
     unchanged = 0 if report is None else len(report.unchanged)
+    aliased = (
+        tuple((i, k) for i in sorted(opened.all_documents) if (k := opened.alias_of(i)))
+        if report is None
+        else report.aliased
+    )
+    for alias, kept in aliased:
+        err.print(f"alias {escape(alias)} of {escape(kept)} (near-duplicate, not indexed)")
     err.print(
         f"{index}: {added} added, {replaced} replaced, {unchanged} unchanged, "
-        f"{len(loaded.errors)} skipped; {len(opened.documents)} articles, {len(opened)} passages"
+        f"{len(loaded.errors)} skipped; {len(opened.documents)} articles, {len(opened)} passages, "
+        f"{len(aliased)} kept as aliases"
     )
     if loaded.errors:
         raise typer.Exit(1)

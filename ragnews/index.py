@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from ragnews import __version__
 from ragnews.chunking import ChunkSettings, chunk_document
+from ragnews.duplicates import Duplicates, DuplicateSettings, distinct, regroup, repeated_rows
 from ragnews.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.errors import EmptyCorpusError, IndexMismatchError, SearchError
 from ragnews.filters import Filters
@@ -45,11 +46,16 @@ from ragnews.store import (
 
 @dataclass(frozen=True)
 class AddReport:
-    """What ``Index.add`` did with each document id."""
+    """What ``Index.add`` did with each document id.
+
+    ``aliased``: ``(alias, kept)`` pairs for articles now kept only as an alias of a
+    near-duplicate (new ones, and known ones that a longer version displaced).
+    """
 
     added: tuple[str, ...]
     replaced: tuple[str, ...]
     unchanged: tuple[str, ...]
+    aliased: tuple[tuple[str, str], ...] = ()
 
 
 class Index:
@@ -60,6 +66,7 @@ class Index:
         self._snapshot = snapshot
         self._embedder = embedder
         self._query_encoder: Embedder | QueryEncoder | None = embedder
+        self._repeats: tuple[Snapshot, dict[int, int]] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -73,11 +80,12 @@ class Index:
         embedder: Embedder | None = None,
         progress: bool = False,
         lexical: LexicalSettings | None = None,
+        duplicates: DuplicateSettings | None = None,
     ) -> Index:
         """Create a new index at ``path`` (replacing any index there) from ``documents``.
 
-        ``chunking`` and ``lexical`` (BM25 tokenisation and parameters) hold for the index's
-        whole life: later ``add`` calls reuse them.
+        ``chunking``, ``lexical`` (BM25 tokenisation and parameters) and ``duplicates`` (when
+        articles are near-duplicates) hold for the index's whole life: ``add`` reuses them.
         """
         docs = list(documents)
         if not docs:
@@ -91,12 +99,14 @@ class Index:
             "model": {"name": embedder.name, "dimension": embedder.dimension},
             "chunking": (chunking or ChunkSettings()).to_dict(),
             "lexical": (lexical or LexicalSettings()).to_dict(),
+            "duplicates": (duplicates or DuplicateSettings()).to_dict(),
             "counts": {"documents": 0, "passages": 0},
             "created": now,
             "updated": now,
         }
         no_terms = Lexical.build([], lexical)
         empty = Snapshot(manifest, {}, [], {}, flat_vectors(embedder.dimension), no_terms)
+        empty.duplicates = Duplicates(duplicates or DuplicateSettings())
         index = cls(Path(path), empty, embedder)
         index.add(docs, progress=progress)
         return index
@@ -121,29 +131,35 @@ class Index:
         return cls(Path(path), snapshot, embedder)
 
     def add(self, documents: Iterable[Document], progress: bool = False) -> AddReport:
-        """Index new documents, replace those whose id is known with new text, and save."""
+        """Index new documents, replace those whose id is known with new text, and save.
+
+        An article that near-duplicates another one is kept once: the other becomes its
+        alias (see ``aliases``), listed in the report's ``aliased``.
+        """
         docs = list(documents)
         added: list[str] = []
         replaced: list[str] = []
         unchanged: list[str] = []
         fresh: list[Document] = []
         with self._writing():
+            known_texts = {i: d.text for i, d in self.all_documents.items()}
             for doc in docs:
-                known = self._snapshot.documents.get(doc.id)
-                if known is not None and known.text == doc.text:
+                known = known_texts.get(doc.id)
+                if known == doc.text:
                     unchanged.append(doc.id)
                     continue
                 (replaced if known is not None else added).append(doc.id)
                 fresh.append(doc)
-            if fresh:
-                self._save(fresh, drop={d.id for d in fresh}, progress=progress)
-        return AddReport(tuple(added), tuple(replaced), tuple(unchanged))
+            aliased = self._save(fresh, drop=set(), progress=progress) if fresh else ()
+        return AddReport(tuple(added), tuple(replaced), tuple(unchanged), aliased)
 
     def delete(self, ids: Iterable[str]) -> tuple[str, ...]:
         """Remove the documents with these ids and save; returns the ids that were indexed.
 
         Unknown ids are left out of the result, not an error; nothing is saved when no id is
         known. Deleting every document leaves an empty index, which searches return nothing from.
+        An alias id is known: it is removed alone. Deleting a kept article promotes one of its
+        aliases in its place (the one that would have been kept without it).
 
         Example:
             >>> index.delete(["harbor-2024-03-01", "no-such-id"])  # doctest: +SKIP
@@ -151,14 +167,15 @@ class Index:
         """
         wanted = list(dict.fromkeys(ids))
         with self._writing():
-            return self._delete([i for i in wanted if i in self._snapshot.documents])
+            known = self.all_documents
+            return self._delete([i for i in wanted if i in known])
 
     def delete_where(
         self, source: str | None = None, since: str | None = None, until: str | None = None
     ) -> tuple[str, ...]:
         """Remove every document that all the given conditions match (see ``Filters``).
 
-        At least one condition is required; returns the ids removed.
+        At least one condition is required; returns the ids removed, aliases included.
 
         Example:
             >>> index.delete_where(source="Coastal Herald", since="2024-04-01")  # doctest: +SKIP
@@ -168,7 +185,7 @@ class Index:
         if not filters.active:
             raise SearchError("delete_where needs a source, since or until")
         with self._writing():
-            docs = self._snapshot.documents.values()
+            docs = self.all_documents.values()
             return self._delete([d.id for d in docs if filters.allows(d)])
 
     def _delete(self, ids: list[str]) -> tuple[str, ...]:
@@ -176,10 +193,19 @@ class Index:
             self._save([], drop=set(ids), progress=False)
         return tuple(ids)
 
-    def _save(self, fresh: list[Document], drop: set[str], progress: bool) -> None:
-        """Apply a change and write it as the new live version (inside ``_writing``)."""
-        self._snapshot = self._with(fresh, drop=drop, progress=progress)
-        self._snapshot.version = write_snapshot(self.path, self._snapshot)
+    def _save(
+        self, fresh: list[Document], drop: set[str], progress: bool
+    ) -> tuple[tuple[str, str], ...]:
+        """Add or replace ``fresh`` articles, remove ``drop``, regroup near-duplicates, and
+        write the result as the new live version (inside ``_writing``); returns the new or
+        changed ``(alias, kept)`` pairs."""
+        snap = self._snapshot
+        grouped = regroup(snap.documents, snap.duplicates, fresh, drop)
+        snapshot = self._with(grouped.index, drop=grouped.unindex, progress=progress)
+        snapshot.duplicates = grouped.duplicates
+        snapshot.version = write_snapshot(self.path, snapshot)
+        self._snapshot = snapshot
+        return grouped.aliased
 
     def _with(self, fresh: list[Document], drop: set[str], progress: bool) -> Snapshot:
         """A new snapshot: this one without the ``drop`` ids, plus ``fresh`` documents.
@@ -271,6 +297,26 @@ class Index:
     def passages(self) -> list[Passage]:
         return self._snapshot.passages
 
+    @property
+    def all_documents(self) -> dict[str, Document]:
+        """Every article the index holds: the kept ones (``documents``) and their aliases."""
+        aliases = self._snapshot.duplicates.aliases
+        return {**self._snapshot.documents, **{i: a.document for i, a in aliases.items()}}
+
+    def aliases(self, doc_id: str) -> tuple[str, ...]:
+        """Ids of the articles kept only as near-duplicates of the article ``doc_id``.
+
+        Example:
+            >>> index.aliases("storm-2024-05-20")  # doctest: +SKIP
+            ('storm-2024-05-20-wire',)
+        """
+        return self._snapshot.duplicates.of(doc_id)
+
+    def alias_of(self, doc_id: str) -> str | None:
+        """The id of the kept article that ``doc_id`` is an alias of (``None``: not an alias)."""
+        alias = self._snapshot.duplicates.aliases.get(doc_id)
+        return None if alias is None else alias.of
+
     def quotes(self, doc_id: str) -> list[Quote]:
         """The quotations found in one document, in text order."""
         return self._snapshot.quotes.get(doc_id, [])
@@ -316,24 +362,53 @@ class Index:
         until: str | None = None,
         weights: tuple[float, float] = (1.0, 1.0),
     ) -> list[list[Hit]]:
-        """``search`` for several questions, embedding them in one batch."""
+        """``search`` for several questions, embedding them in one batch.
+
+        A passage whose words repeat a better-ranked one's (two articles carrying the same
+        wire paragraph) is left out; ``k`` distinct passages come back whenever they exist.
+        """
         checked = check_mode(mode)
         filters = Filters(source, since, until)
         if not questions:
             return []
         snap = self._snapshot
         allowed = allowed_rows(snap.passages, snap.documents, filters)
-        rankings = rank(
-            snap.vectors, snap.lexical, questions, k, checked, self._encode, allowed, weights
-        )
-        return [[self._hit(row, score) for row, score in ranking] for ranking in rankings]
+        repeats = self._repeated_rows()
+        depth = k + min(k, len(repeats))
+        while True:
+            rankings = rank(
+                snap.vectors,
+                snap.lexical,
+                questions,
+                depth,
+                checked,
+                self._encode,
+                allowed,
+                weights,
+            )
+            found = [distinct(ranking, repeats, k) for ranking in rankings]
+            short = any(
+                len(f) < k and len(r) == depth for f, r in zip(found, rankings, strict=True)
+            )
+            if not short or depth >= k + len(repeats):
+                break
+            depth = min(2 * depth, k + len(repeats))
+        return [[self._hit(row, score) for row, score in ranking] for ranking in found]
+
+    def _repeated_rows(self) -> dict[int, int]:
+        """Rows whose passage repeats another row's words (see ``repeated_rows``), cached."""
+        if self._repeats is None or self._repeats[0] is not self._snapshot:
+            texts = [p.text for p in self._snapshot.passages]
+            self._repeats = (self._snapshot, repeated_rows(texts))
+        return self._repeats[1]
 
     def _encode(self, questions: list[str]) -> npt.NDArray[np.float32]:
         return self.query_encoder.encode(questions)  # the encoder loads on first use
 
     def _hit(self, row: int, score: float) -> Hit:
         passage = self._snapshot.passages[row]
-        return Hit(passage, score, self._snapshot.documents[passage.doc_id].title)
+        title = self._snapshot.documents[passage.doc_id].title
+        return Hit(passage, score, title, self.aliases(passage.doc_id))
 
 
 def _row_key(passage: Passage) -> tuple[str, int, int]:

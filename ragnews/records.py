@@ -65,11 +65,13 @@ class Passage:
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage retrieved for a question, with its score and its document's title."""
+    """A passage retrieved for a question, with its score, its document's title, and the ids of
+    the near-duplicate articles kept as its document's aliases."""
 
     passage: Passage
     score: float
     title: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

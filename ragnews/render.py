@@ -5,7 +5,10 @@ The JSON contract (keep these names)::
     {"question": str, "abstained": bool,
      "answers":  [{"text", "score", "doc_id", "title", "paragraph", "start", "end",
                    "context", "speaker", "quote"}],
-     "passages": [{"doc_id", "title", "paragraph", "start", "end", "text", "score"}]}
+     "passages": [{"doc_id", "title", "paragraph", "start", "end", "text", "score",
+                   "aliases"}]}
+
+``aliases`` lists the ids of near-duplicate articles kept as aliases of the passage's article.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def to_json(result: Result) -> dict[str, Any]:
                 "end": h.passage.end,
                 "text": h.passage.text,
                 "score": round(h.score, 4),
+                "aliases": list(h.aliases),
             }
             for h in result.hits
         ],

@@ -7,8 +7,9 @@ An index is a directory::
         v-000002/            one complete version
             manifest.json    format and ragnews versions, model, chunking, counts, times
             vectors.faiss    FAISS's own format (normalised vectors, inner product)
-            records.sqlite   documents, passages and quotes (no pickle anywhere)
+            records.sqlite   documents, passages, quotes and aliases (no pickle anywhere)
             bm25.*           the passages' BM25 matrix, .npy + JSON (see ``lexical.py``)
+            minhash.npy      every article's MinHash, kept or alias (see ``duplicates.py``)
 
 Passage rows are in ``(doc_id, start)`` order: row ``i`` of the vectors and of the BM25
 matrix is passage ``i``.
@@ -25,7 +26,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from ragnews.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.errors import IndexMismatchError, IndexNotFoundError
 from ragnews.lexical import Lexical, LexicalSettings
 from ragnews.records import Document, Passage, Quote
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: aliases of near-duplicate articles, minhash.npy
 FORMAT_NAME = "ragnews-index"
 
 
@@ -52,6 +54,7 @@ class Snapshot:
     vectors: faiss.Index
     lexical: Lexical
     version: str = ""  # the version directory it was read from or written to ("" = not on disk)
+    duplicates: Duplicates = field(default_factory=Duplicates)
 
 
 def is_index(path: Path) -> bool:
@@ -77,13 +80,22 @@ def read_snapshot(path: Path) -> Snapshot:
         )
     vectors = faiss.read_index(str(version / "vectors.faiss"))
     documents, passages, quotes = _read_records(version / "records.sqlite")
+    aliases = _read_aliases(version / "records.sqlite")
+    duplicates = Duplicates.load(
+        version,
+        DuplicateSettings(**manifest["duplicates"]),
+        [*documents, *aliases],
+        aliases,
+    )
     if vectors.ntotal != len(passages):
         raise IndexMismatchError(
             f"{version}: {vectors.ntotal} vectors for {len(passages)} passages"
         )
     settings = LexicalSettings(**manifest["lexical"])
     lexical = Lexical.load(version, settings, len(passages))
-    return Snapshot(manifest, documents, passages, quotes, vectors, lexical, version.name)
+    return Snapshot(
+        manifest, documents, passages, quotes, vectors, lexical, version.name, duplicates
+    )
 
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> str:
@@ -98,6 +110,7 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> str:
     faiss.write_index(snapshot.vectors, str(tmp / "vectors.faiss"))
     _write_records(tmp / "records.sqlite", snapshot)
     snapshot.lexical.save(tmp)
+    snapshot.duplicates.save(tmp)
     for child in tmp.iterdir():
         _fsync(child)
     _fsync(tmp)
@@ -160,6 +173,8 @@ def _write_records(db_path: Path, snapshot: Snapshot) -> None:
                 start INTEGER, end INTEGER, paragraphs TEXT);
             CREATE TABLE quotes (doc_id TEXT REFERENCES documents(id), start INTEGER,
                 end INTEGER, speaker TEXT);
+            CREATE TABLE aliases (id TEXT PRIMARY KEY, of_id TEXT REFERENCES documents(id),
+                title TEXT, text TEXT, source TEXT, url TEXT, published TEXT, origin TEXT);
             """
         )
         db.executemany(
@@ -186,9 +201,28 @@ def _write_records(db_path: Path, snapshot: Snapshot) -> None:
             ),
         )
         db.executemany("INSERT INTO quotes VALUES (?, ?, ?, ?)", _quote_rows(snapshot.quotes))
+        db.executemany(
+            "INSERT INTO aliases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (i, a.of, d.title, d.text, d.source, d.url, d.published, d.origin)
+                for i, a in snapshot.duplicates.aliases.items()
+                for d in [a.document]
+            ),
+        )
         db.commit()
     finally:
         db.close()
+
+
+def _read_aliases(db_path: Path) -> dict[str, Alias]:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT id, of_id, title, text, source, url, published, origin FROM aliases"
+        ).fetchall()
+    finally:
+        db.close()
+    return {row[0]: Alias(Document(row[0], *row[2:]), row[1]) for row in rows}
 
 
 def _quote_rows(quotes: dict[str, list[Quote]]) -> Iterable[tuple[str, int, int, str | None]]:

@@ -34,7 +34,16 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
     assert 3 in [p["paragraph"] for p in out["passages"]]
     article = (DEMO / "biden-netanyahu.txt").read_text(encoding="utf-8")
     for p in out["passages"]:
-        assert set(p) == {"doc_id", "title", "paragraph", "start", "end", "text", "score"}
+        assert set(p) == {
+            "doc_id",
+            "title",
+            "paragraph",
+            "start",
+            "end",
+            "text",
+            "score",
+            "aliases",
+        }
         assert article[p["start"] : p["end"]] == p["text"]
     for a in out["answers"]:
         assert article[a["start"] : a["end"]] == a["text"]
