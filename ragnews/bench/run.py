@@ -120,7 +120,7 @@ def _index(question_set: QuestionSet, path: Path, progress: bool) -> tuple[Index
     wanted = {d.id: (d.title, d.text) for d in question_set.documents}
     if is_index(path):
         index = Index.open(path)
-        held = {d.id: (d.title, d.text) for d in index.documents.values()}
+        held = {d.id: (d.title, d.text) for d in index.all_documents.values()}
         if wanted and held != wanted:
             raise BenchError(
                 f"{path} holds an index of other documents than {question_set.name!r}'s; "
@@ -171,10 +171,14 @@ def _run_mode(
 
 
 def _documents(hits: list[Hit]) -> RunRanking:
-    """Documents in the order of their best passage, each once, with that passage's score."""
+    """Documents in the order of their best passage, each once, with that passage's score.
+
+    A document's near-duplicates (its aliases, not indexed) follow it with the same score.
+    """
     best: dict[str, float] = {}
     for hit in hits:
-        best.setdefault(hit.passage.doc_id, hit.score)
+        for doc_id in (hit.passage.doc_id, *hit.aliases):
+            best.setdefault(doc_id, hit.score)
     return list(best.items())
 
 
