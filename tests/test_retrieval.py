@@ -229,7 +229,7 @@ def test_bm25_files_sit_beside_the_vectors_and_old_formats_are_refused(
         manifest["format_version"] = 1
         manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(
-        IndexMismatchError, match=r"version 1; this ragnews reads .* version 2; rebuild it"
+        IndexMismatchError, match=r"version 1; this ragnews reads .* version 3; rebuild it"
     ):
         Index.open(old)
 
