@@ -27,6 +27,7 @@ from ragnews.errors import (
 )
 from ragnews.index import AddReport, Index
 from ragnews.records import Answer, Citation, Document, Hit, Passage, Quote, Result
+from ragnews.vectors import VectorSettings
 
 __all__ = [
     "AddReport",
@@ -50,6 +51,7 @@ __all__ = [
     "ReaderError",
     "Result",
     "SearchError",
+    "VectorSettings",
     "__version__",
     "chunk_document",
     "load_documents",

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
 from ragnews.retrieval import DEFAULT_MODE, MODES, Mode
+from ragnews.vectors import Kind
 
 if TYPE_CHECKING:
     from ragnews.index import Index
@@ -133,6 +134,14 @@ def index_command(
     model: Annotated[str | None, typer.Option(help="Embedding model (new index only).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Passage size in tokens (new index).")] = 200,
     overlap: Annotated[int, typer.Option(help="Token overlap inside long paragraphs.")] = 40,
+    vectors: Annotated[
+        Kind | None,
+        typer.Option(
+            "--vectors",
+            help="Vector index (new index): auto (exact up to 30,000 passages, then IVF), "
+            "flat, ivf or hnsw.",
+        ),
+    ] = None,
 ) -> None:
     """Create an index from articles, or add articles to an existing one."""
     _quiet_models()
@@ -141,6 +150,7 @@ def index_command(
     from ragnews.embedding import DEFAULT_MODEL
     from ragnews.index import Index
     from ragnews.store import is_index
+    from ragnews.vectors import VectorSettings
 
     loaded = load_documents(paths)
     for problem in loaded.errors:
@@ -150,6 +160,12 @@ def index_command(
             raise typer.Exit(1)
         if is_index(index):
             opened = Index.open(index, model=model)
+            kept = opened.manifest["vectors"]["kind"]  # type: ignore[index]
+            if vectors is not None and vectors != kept:
+                raise IndexMismatchError(
+                    f"{index}: built with --vectors {kept}, not {vectors}; "
+                    "rebuild it to change the vector index"
+                )
             report = opened.add(loaded.documents, progress=True)
         else:
             settings = ChunkSettings(max_tokens=max_tokens, overlap=overlap)
@@ -159,6 +175,7 @@ def index_command(
                 model=model or DEFAULT_MODEL,
                 chunking=settings,
                 progress=True,
+                vectors=VectorSettings(vectors or "auto"),
             )
             report = None
     except (RagnewsError, ValueError) as e:

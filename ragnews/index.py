@@ -37,11 +37,11 @@ from ragnews.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
     Snapshot,
-    flat_vectors,
     live_version,
     read_snapshot,
     write_snapshot,
 )
+from ragnews.vectors import VectorSettings, all_vectors, build_vectors, describe
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,17 @@ class Index:
         progress: bool = False,
         lexical: LexicalSettings | None = None,
         duplicates: DuplicateSettings | None = None,
+        vectors: VectorSettings | None = None,
     ) -> Index:
         """Create a new index at ``path`` (replacing any index there) from ``documents``.
 
-        ``chunking``, ``lexical`` (BM25 tokenisation and parameters) and ``duplicates`` (when
-        articles are near-duplicates) hold for the index's whole life: ``add`` reuses them.
+        ``chunking``, ``lexical`` (BM25 tokenisation and parameters), ``duplicates`` (when
+        articles are near-duplicates) and ``vectors`` (the FAISS index type: by default exact
+        up to 30,000 passages, then IVF; see ``vectors.py``) hold for the index's whole life:
+        later ``add`` and ``delete`` calls reuse them.
+
+        Example:
+            >>> Index.build(docs, "indexes/big", vectors=VectorSettings("hnsw"))  # doctest: +SKIP
         """
         docs = list(documents)
         if not docs:
@@ -100,12 +106,15 @@ class Index:
             "chunking": (chunking or ChunkSettings()).to_dict(),
             "lexical": (lexical or LexicalSettings()).to_dict(),
             "duplicates": (duplicates or DuplicateSettings()).to_dict(),
+            "vectors": {**(vectors or VectorSettings()).to_dict(), "built": {"type": "flat"}},
             "counts": {"documents": 0, "passages": 0},
             "created": now,
             "updated": now,
         }
         no_terms = Lexical.build([], lexical)
-        empty = Snapshot(manifest, {}, [], {}, flat_vectors(embedder.dimension), no_terms)
+        nothing = np.zeros((0, embedder.dimension), dtype=np.float32)
+        no_vectors = build_vectors(nothing, embedder.dimension, VectorSettings())
+        empty = Snapshot(manifest, {}, [], {}, no_vectors, no_terms)
         empty.duplicates = Duplicates(duplicates or DuplicateSettings())
         index = cls(Path(path), empty, embedder)
         index.add(docs, progress=progress)
@@ -210,20 +219,17 @@ class Index:
     def _with(self, fresh: list[Document], drop: set[str], progress: bool) -> Snapshot:
         """A new snapshot: this one without the ``drop`` ids, plus ``fresh`` documents.
 
-        Rows are sorted by ``(doc_id, start)`` and the BM25 matrix is rebuilt from all
-        passages (its statistics span the whole corpus), so the result is the snapshot that
-        building from scratch on the same documents gives.
+        Rows are sorted by ``(doc_id, start)``, and the BM25 matrix and the FAISS index are
+        rebuilt from all passages (BM25's statistics span the whole corpus; the FAISS index's
+        type and parameters follow its size), so the result is the snapshot that building from
+        scratch on the same documents gives.
         """
         from ragnews.quotes import find_quotes
 
         snap = self._snapshot
         dimension = snap.vectors.d
         keep = [row for row, p in enumerate(snap.passages) if p.doc_id not in drop]
-        old_vectors = (
-            snap.vectors.reconstruct_n(0, snap.vectors.ntotal)
-            if snap.vectors.ntotal
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
+        old_vectors = all_vectors(snap.vectors)
         new_passages: list[Passage] = []
         new_vectors = np.zeros((0, dimension), dtype=np.float32)
         if fresh:  # the embedding model loads only when there is something to embed
@@ -243,9 +249,10 @@ class Index:
         manifest = dict(snap.manifest)
         manifest["counts"] = {"documents": len(documents), "passages": len(passages)}
         manifest["updated"] = _now()
-        return Snapshot(
-            manifest, documents, passages, quotes, flat_vectors(dimension, vectors), lexical
-        )
+        how = VectorSettings.from_dict(snap.manifest["vectors"])
+        index = build_vectors(vectors, dimension, how)
+        manifest["vectors"] = {**how.to_dict(), "built": describe(index)}
+        return Snapshot(manifest, documents, passages, quotes, index, lexical)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:

@@ -31,6 +31,7 @@ from ragnews.filters import Filters
 from ragnews.fusion import reciprocal_rank_fusion
 from ragnews.lexical import Lexical
 from ragnews.records import Document, Passage
+from ragnews.vectors import search_vectors
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -96,15 +97,10 @@ def dense_rankings(
     vectors: faiss.Index, queries: npt.NDArray[np.float32], k: int, allowed: Mask | None
 ) -> list[Ranking]:
     """The ``k`` allowed rows of highest inner product with each query vector."""
-    ids = None if allowed is None else np.flatnonzero(allowed).astype(np.int64)
-    k = min(k, vectors.ntotal if ids is None else len(ids))
+    k = min(k, vectors.ntotal if allowed is None else int(np.count_nonzero(allowed)))
     if k == 0:
         return [[] for _ in queries]
-    selector = None if ids is None else faiss.IDSelectorBatch(ids)  # alive until searched
-    params = None if selector is None else faiss.SearchParameters()
-    if params is not None:
-        params.sel = selector
-    scores, rows = vectors.search(queries, k, params=params)
+    scores, rows = search_vectors(vectors, queries, k, allowed)
     return [
         sorted(
             ((int(row), float(score)) for score, row in zip(s, r, strict=True) if row >= 0),

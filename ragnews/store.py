@@ -5,8 +5,9 @@ An index is a directory::
     indexes/NAME/
         CURRENT              name of the live version, replaced atomically (os.replace)
         v-000002/            one complete version
-            manifest.json    format and ragnews versions, model, chunking, counts, times
-            vectors.faiss    FAISS's own format (normalised vectors, inner product)
+            manifest.json    format and ragnews versions, model, chunking, BM25 and vector
+                             index settings, counts, times
+            vectors.faiss    FAISS's own format: flat, IVF or HNSW by size (see ``vectors.py``)
             records.sqlite   documents, passages, quotes and aliases (no pickle anywhere)
             bm25.*           the passages' BM25 matrix, .npy + JSON (see ``lexical.py``)
             minhash.npy      every article's MinHash, kept or alias (see ``duplicates.py``)
@@ -31,15 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import faiss
-import numpy as np
-import numpy.typing as npt
 
 from ragnews.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.errors import IndexMismatchError, IndexNotFoundError
 from ragnews.lexical import Lexical, LexicalSettings
 from ragnews.records import Document, Passage, Quote
 
-FORMAT_VERSION = 3  # 3: aliases of near-duplicate articles, minhash.npy
+FORMAT_VERSION = 3  # 3: IVF/HNSW vector indexes; aliases of near-duplicate articles
 FORMAT_NAME = "ragnews-index"
 
 
@@ -122,14 +121,6 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> str:
     _fsync(path)
     _remove_old_versions(path, keep={live, name})
     return name
-
-
-def flat_vectors(dimension: int, vectors: npt.NDArray[np.float32] | None = None) -> faiss.Index:
-    """An exact inner-product FAISS index (cosine, since vectors are normalised)."""
-    index = faiss.IndexFlatIP(dimension)
-    if vectors is not None and len(vectors):
-        index.add(vectors)
-    return index
 
 
 def _read_records(

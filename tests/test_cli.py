@@ -200,3 +200,19 @@ def test_ask_reads_with_any_local_checkpoint(tmp_path: Path, reuse_embedder: Non
         app, ["ask", "Who?", "--index", str(idx), "--reader", str(tmp_path / "none")]
     )
     assert missing.exit_code == 2 and "no question-answering model" in missing.stderr
+
+
+def test_index_with_a_chosen_vector_index_keeps_it(tmp_path: Path, reuse_embedder: None) -> None:
+    idx = tmp_path / "hnsw"
+    archive = str(ROOT / "tests/fixtures/archive.jsonl")
+    made = runner.invoke(app, ["index", archive, "--index", str(idx), "--vectors", "hnsw"])
+    assert made.exit_code == 0, made.output
+    assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"  # type: ignore[index]
+    again = runner.invoke(app, ["index", str(DEMO), "--index", str(idx)])
+    assert again.exit_code == 0, again.output
+    assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"  # type: ignore[index]
+    changed = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--vectors", "ivf"])
+    assert changed.exit_code == 2
+    assert "built with --vectors hnsw, not ivf; rebuild it" in changed.stderr
+    unknown = runner.invoke(app, ["index", archive, "--index", str(idx), "--vectors", "annoy"])
+    assert unknown.exit_code == 2 and "annoy" in unknown.stderr

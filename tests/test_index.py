@@ -48,6 +48,8 @@ def test_manifest_records_how_the_index_was_built(demo_index: Index) -> None:
     assert manifest["model"] == {"name": "all-MiniLM-L6-v2", "dimension": 384}
     assert manifest["chunking"] == {"max_tokens": 200, "overlap": 40, "min_tokens": 0}
     assert manifest["counts"] == {"documents": 1, "passages": len(demo_index)}
+    assert manifest["vectors"]["kind"] == "auto"  # exact at this size, IVF past 30,000 passages
+    assert manifest["vectors"]["built"] == {"type": "flat"}
     assert {"created", "updated"} <= manifest.keys()
 
 
