@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
@@ -105,7 +105,8 @@ def _z_scores(ranking: Sequence[tuple[T, float]]) -> dict[T, float]:
         best[item] = max(score, best.get(item, score))
     if not best:
         return {}
-    mean, spread = statistics.fmean(best.values()), statistics.pstdev(best.values())
+    mean = sum(best.values()) / len(best)
+    spread = math.sqrt(sum((s - mean) ** 2 for s in best.values()) / len(best))
     return {item: (s - mean) / spread if spread > 0 else 0.0 for item, s in best.items()}
 
 
