@@ -37,8 +37,8 @@ Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 Fusion = Literal["score", "rrf"]
 FUSIONS: tuple[Fusion, ...] = ("score", "rrf")
-# Hybrid measured as good as the better single mode on hf500, BEIR msmarco and dbpedia (and
-# better than dense on the demo questions); see benchmarks/RESULTS.md, "Fusion".
+# Hybrid measured as good as the better single mode (within noise) on hf500, BEIR msmarco and
+# dbpedia; see benchmarks/RESULTS.md, "Fusion".
 DEFAULT_MODE: Mode = "hybrid"
 HYBRID_DEPTH = 50
 DEFAULT_WEIGHTS = (0.75, 0.25)  # dense, BM25
