@@ -5,7 +5,7 @@ snapshot's passages. Filters arrive as a boolean mask over rows and are applied 
 search, so ``k`` rows come back whenever ``k`` allowed rows exist; ``bm25`` returns only rows
 that share a term with the question. ``hybrid`` fuses the dense and BM25 rankings, each taken
 ``max(4 * k, 50)`` deep: by default with ``score_fusion`` (z-scores, weights 0.75 dense and
-0.25 BM25, the setting measured best across SQuAD and BEIR in benchmarks/fusion.py), or by
+0.25 BM25: the best of the settings benchmarks/fusion.py compares), or by
 reciprocal rank fusion; its scores are the fused scores. Equal scores go to the lower row,
 and rows are kept in ``(doc_id, start)`` order, so results depend only on the indexed articles.
 
