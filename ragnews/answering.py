@@ -20,7 +20,7 @@ from ragnews.bench.metrics import normalize_answer
 from ragnews.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
 from ragnews.records import Answer, Citation, Hit, Result
-from ragnews.retrieval import DEFAULT_MODE
+from ragnews.retrieval import DEFAULT_MODE, DEFAULT_WEIGHTS
 
 
 @functools.cache
@@ -45,13 +45,18 @@ def ask_many(
     source: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    weights: tuple[float, float] = DEFAULT_WEIGHTS,
+    fusion: str = "score",
 ) -> list[Result]:
     """``ask`` for several questions, with the models loaded once; ``top_n`` answers each.
 
-    ``mode``, ``source``, ``since`` and ``until`` choose the passages as in ``Index.search``.
+    ``mode``, ``source``, ``since``, ``until``, ``weights`` and ``fusion`` choose the passages
+    as in ``Index.search``.
     """
     reader = reader or default_reader()
-    all_hits = index.search_many(questions, k, mode, source=source, since=since, until=until)
+    all_hits = index.search_many(
+        questions, k, mode, source=source, since=since, until=until, weights=weights, fusion=fusion
+    )
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
     readings = reader.read_many(

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
-from ragnews.retrieval import DEFAULT_MODE, MODES, Mode
+from ragnews.retrieval import DEFAULT_MODE, DEFAULT_WEIGHTS, MODES, Fusion, Mode
 from ragnews.vectors import Kind
 
 if TYPE_CHECKING:
@@ -78,6 +78,14 @@ def ask_command(
     mode: Annotated[
         Mode, typer.Option("--mode", help="Retrieval: embeddings, BM25 or both fused.")
     ] = DEFAULT_MODE,
+    weights: Annotated[
+        tuple[float, float],
+        typer.Option("--weights", help="Hybrid: the dense and BM25 weights, e.g. 0.7 0.3."),
+    ] = DEFAULT_WEIGHTS,
+    fusion: Annotated[
+        Fusion,
+        typer.Option("--fusion", help="Hybrid: fuse normalised scores or reciprocal ranks."),
+    ] = "score",
     source: SourceOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -101,15 +109,26 @@ def ask_command(
         opened = _open_index(index)
         if questions is not None:
             asked = [q.strip() for q in _read_questions(questions) if q.strip()]
-            for result in ask_many(
-                opened, asked, k, reader, mode=mode, source=source, since=since, until=until
-            ):
+        else:
+            assert question is not None
+            asked = [question]
+        results = ask_many(
+            opened,
+            asked,
+            k,
+            reader,
+            mode=mode,
+            source=source,
+            since=since,
+            until=until,
+            weights=weights,
+            fusion=fusion,
+        )
+        if questions is not None:
+            for result in results:
                 sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
             return
-        assert question is not None
-        result = ask_many(
-            opened, [question], k, reader, mode=mode, source=source, since=since, until=until
-        )[0]
+        result = results[0]
     except RagnewsError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e

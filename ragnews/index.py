@@ -32,7 +32,14 @@ from ragnews.errors import EmptyCorpusError, IndexMismatchError, SearchError
 from ragnews.filters import Filters
 from ragnews.lexical import Lexical, LexicalSettings
 from ragnews.records import Document, Hit, Passage, Quote
-from ragnews.retrieval import DEFAULT_MODE, allowed_rows, check_mode, rank
+from ragnews.retrieval import (
+    DEFAULT_MODE,
+    DEFAULT_WEIGHTS,
+    allowed_rows,
+    check_fusion,
+    check_mode,
+    rank,
+)
 from ragnews.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -342,20 +349,30 @@ class Index:
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        weights: tuple[float, float] = (1.0, 1.0),
+        weights: tuple[float, float] = DEFAULT_WEIGHTS,
+        fusion: str = "score",
     ) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.
 
         Args:
             mode: ``dense`` (embedding similarity), ``bm25`` (shared terms; only passages
-                that share one) or ``hybrid`` (reciprocal rank fusion of both; ``Hit.score``
-                is then the fused score).
+                that share one) or ``hybrid`` (both fused; ``Hit.score`` is then the fused
+                score).
             source, since, until: Only passages of articles these match (see ``Filters``),
                 applied inside the search: ``k`` come back whenever ``k`` such passages exist.
             weights: The dense and BM25 rankings' weights in ``hybrid`` mode.
+            fusion: How ``hybrid`` fuses: ``score`` (weighted sum of each ranking's min-max
+                normalised scores) or ``rrf`` (reciprocal rank fusion); see ``ragnews.fusion``.
         """
         return self.search_many(
-            [question], k, mode, source=source, since=since, until=until, weights=weights
+            [question],
+            k,
+            mode,
+            source=source,
+            since=since,
+            until=until,
+            weights=weights,
+            fusion=fusion,
         )[0]
 
     def search_many(
@@ -367,14 +384,15 @@ class Index:
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        weights: tuple[float, float] = (1.0, 1.0),
+        weights: tuple[float, float] = DEFAULT_WEIGHTS,
+        fusion: str = "score",
     ) -> list[list[Hit]]:
         """``search`` for several questions, embedding them in one batch.
 
         A passage whose words repeat a better-ranked one's (two articles carrying the same
         wire paragraph) is left out; ``k`` distinct passages come back whenever they exist.
         """
-        checked = check_mode(mode)
+        checked, method = check_mode(mode), check_fusion(fusion)
         filters = Filters(source, since, until)
         if not questions:
             return []
@@ -392,6 +410,7 @@ class Index:
                 self._encode,
                 allowed,
                 weights,
+                method,
             )
             found = [distinct(ranking, repeats, k) for ranking in rankings]
             short = any(

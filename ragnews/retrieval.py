@@ -4,9 +4,10 @@ A ranking is a list of ``(row, score)`` pairs, best first, where ``row`` numbers
 snapshot's passages. Filters arrive as a boolean mask over rows and are applied inside each
 search, so ``k`` rows come back whenever ``k`` allowed rows exist; ``bm25`` returns only rows
 that share a term with the question. ``hybrid`` fuses the dense and BM25 rankings, each taken
-``max(4 * k, 50)`` deep, by reciprocal rank fusion; its scores are the fused scores. Equal
-scores go to the lower row, and rows are kept in ``(doc_id, start)`` order, so results depend
-only on the indexed articles.
+``max(4 * k, 50)`` deep: by default with ``score_fusion`` (z-scores, weights 0.75 dense and
+0.25 BM25: the best of the settings benchmarks/fusion.py compares), or by
+reciprocal rank fusion; its scores are the fused scores. Equal scores go to the lower row,
+and rows are kept in ``(doc_id, start)`` order, so results depend only on the indexed articles.
 
 Example:
     >>> check_mode("hybrid")
@@ -28,17 +29,20 @@ import numpy.typing as npt
 
 from ragnews.errors import SearchError
 from ragnews.filters import Filters
-from ragnews.fusion import reciprocal_rank_fusion
+from ragnews.fusion import reciprocal_rank_fusion, score_fusion
 from ragnews.lexical import Lexical
 from ragnews.records import Document, Passage
 from ragnews.vectors import search_vectors
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-# Hybrid measured best on hf500 (R@5 0.964 vs dense 0.924) and on the demo questions
-# (answer F1 82 vs 73); see benchmarks/RESULTS.md.
+Fusion = Literal["score", "rrf"]
+FUSIONS: tuple[Fusion, ...] = ("score", "rrf")
+# Hybrid measured as good as the better single mode (within noise) on hf500, BEIR msmarco and
+# dbpedia; see benchmarks/RESULTS.md, "Fusion".
 DEFAULT_MODE: Mode = "hybrid"
 HYBRID_DEPTH = 50
+DEFAULT_WEIGHTS = (0.75, 0.25)  # dense, BM25
 
 Ranking = list[tuple[int, float]]
 Mask = npt.NDArray[np.bool_]
@@ -50,6 +54,13 @@ def check_mode(mode: str) -> Mode:
     if mode not in MODES:
         raise SearchError(f"unknown retrieval mode {mode!r}; known modes: {', '.join(MODES)}")
     return mode
+
+
+def check_fusion(fusion: str) -> Fusion:
+    """``fusion`` if it names a fusion method, else a ``SearchError`` listing the methods."""
+    if fusion not in FUSIONS:
+        raise SearchError(f"unknown fusion {fusion!r}; known fusions: {', '.join(FUSIONS)}")
+    return fusion
 
 
 def allowed_rows(
@@ -70,12 +81,13 @@ def rank(
     mode: Mode,
     encode: Encode,
     allowed: Mask | None = None,
-    weights: tuple[float, float] = (1.0, 1.0),
+    weights: tuple[float, float] = DEFAULT_WEIGHTS,
+    fusion: Fusion = "score",
 ) -> list[Ranking]:
     """The best ``k`` allowed rows for each question in ``mode``.
 
-    ``encode`` embeds the questions (not called in ``bm25`` mode); ``weights`` weigh the dense
-    and BM25 rankings in ``hybrid`` mode.
+    ``encode`` embeds the questions (not called in ``bm25`` mode); in ``hybrid`` mode,
+    ``fusion`` merges the dense and BM25 rankings, weighted by ``weights``.
     """
     if k < 1:
         raise SearchError(f"k must be at least 1, got {k}")
@@ -83,14 +95,27 @@ def rank(
         return [lexical_ranking(lexical, q, k, allowed) for q in questions]
     if mode == "dense":
         return dense_rankings(vectors, encode(list(questions)), k, allowed)
-    depth = max(4 * k, HYBRID_DEPTH)
+    depth = hybrid_depth(k)
     dense = dense_rankings(vectors, encode(list(questions)), depth, allowed)
     fused = []
     for question, by_vector in zip(questions, dense, strict=True):
         by_term = lexical_ranking(lexical, question, depth, allowed)
-        rankings = [[row for row, _ in by_vector], [row for row, _ in by_term]]
-        fused.append(reciprocal_rank_fusion(rankings, weights)[:k])
+        if fusion == "score":
+            fused.append(score_fusion([by_vector, by_term], weights)[:k])
+        else:
+            rankings = [[row for row, _ in by_vector], [row for row, _ in by_term]]
+            fused.append(reciprocal_rank_fusion(rankings, weights)[:k])
     return fused
+
+
+def hybrid_depth(k: int) -> int:
+    """How deep each ranking is taken to fuse the best ``k``.
+
+    Example:
+        >>> hybrid_depth(5), hybrid_depth(20)
+        (50, 80)
+    """
+    return max(4 * k, HYBRID_DEPTH)
 
 
 def dense_rankings(

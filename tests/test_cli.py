@@ -137,6 +137,24 @@ def test_ask_with_a_mode_and_filters(archive_index: Path) -> None:
     }
 
 
+def test_ask_hybrid_weights_and_fusion(archive_index: Path) -> None:
+    base = ["ask", "Who designed the library?", "--index", str(archive_index), "--json", "-k", "4"]
+
+    def passages(*options: str) -> list[tuple[str, int]]:
+        result = runner.invoke(app, [*base, *options])
+        assert result.exit_code == 0, result.output
+        return [(p["doc_id"], p["start"]) for p in json.loads(result.stdout)["passages"]]
+
+    dense = passages("--mode", "dense")
+    assert passages("--mode", "hybrid", "--weights", "1", "0") == dense
+    assert passages("--weights", "1", "0", "--fusion", "rrf") == dense
+    assert passages("--weights", "0", "1")[0] == passages("--mode", "bm25")[0]
+    bad = runner.invoke(app, [*base, "--weights", "0", "0"])
+    assert bad.exit_code == 2 and "not all zero" in bad.stderr
+    unknown = runner.invoke(app, [*base, "--fusion", "max"])
+    assert unknown.exit_code == 2 and "'max' is not one of" in unknown.output
+
+
 def test_ask_refuses_unknown_modes_and_bad_dates(archive_index: Path) -> None:
     base = ["ask", "Anything?", "--index", str(archive_index)]
     mode = runner.invoke(app, [*base, "--mode", "bm42"])

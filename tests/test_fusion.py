@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ragnews.errors import SearchError
-from ragnews.fusion import RRF_CONSTANT, reciprocal_rank_fusion
+from ragnews.fusion import RRF_CONSTANT, reciprocal_rank_fusion, score_fusion
 
 
 def test_scores_are_sums_of_weighted_reciprocal_ranks() -> None:
@@ -57,3 +59,83 @@ def test_empty_rankings() -> None:
 def test_bad_parameters_are_refused(weights: list[float], constant: float, message: str) -> None:
     with pytest.raises(SearchError, match=message):
         reciprocal_rank_fusion([["a"], ["b"]], weights=weights, constant=constant)
+
+
+# -- score fusion -----------------------------------------------------------------------------
+
+DENSE = [("a", 0.8), ("b", 0.7), ("c", 0.3)]  # cosine similarities: mean 0.6
+BM25 = [("c", 14.0), ("d", 8.0), ("a", 2.0)]  # BM25 scores, another scale: mean 8
+
+
+def _z(score: float, scores: list[float]) -> float:
+    mean = sum(scores) / len(scores)
+    spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    return (score - mean) / spread
+
+
+def test_fused_scores_are_weighted_sums_of_z_scores() -> None:
+    dense, bm25 = [s for _, s in DENSE], [s for _, s in BM25]
+    fused = dict(score_fusion([DENSE, BM25], weights=[0.75, 0.25]))
+    assert fused["a"] == pytest.approx(0.75 * _z(0.8, dense) + 0.25 * _z(2.0, bm25))
+    assert fused["c"] == pytest.approx(0.75 * _z(0.3, dense) + 0.25 * _z(14.0, bm25))
+    # in one ranking only: the other ranking's lowest z-score stands in
+    assert fused["b"] == pytest.approx(0.75 * _z(0.7, dense) + 0.25 * _z(2.0, bm25))
+    assert fused["d"] == pytest.approx(0.75 * _z(0.3, dense) + 0.25 * _z(8.0, bm25))
+    assert [item for item, _ in score_fusion([DENSE, BM25], [0.75, 0.25])] == ["a", "b", "c", "d"]
+    assert [item for item, _ in score_fusion([DENSE, BM25], [0.25, 0.75])] == ["c", "d", "a", "b"]
+
+
+@given(
+    st.lists(st.integers(-10, 10).map(lambda s: s / 10), min_size=1, max_size=8),
+    st.lists(st.integers(0, 50).map(float), min_size=1, max_size=8),
+    st.floats(0.01, 100),
+    st.floats(-100, 100),
+)
+def test_only_how_far_an_item_stands_out_counts(
+    dense: list[float], bm25: list[float], scale: float, shift: float
+) -> None:
+    first = [(f"d{i}", s) for i, s in enumerate(dense)]
+    second = [(f"b{i % 3}", s) for i, s in enumerate(bm25)]  # b0..b2, some repeated
+    moved = [(item, s * scale + shift) for item, s in second]
+    plain = dict(score_fusion([first, second], [0.7, 0.3]))
+    assert dict(score_fusion([first, moved], [0.7, 0.3])) == pytest.approx(plain, abs=1e-6)
+    assert set(plain) == {item for item, _ in first + second}
+
+
+def test_equal_scores_ties_and_repeats() -> None:
+    # a ranking whose scores are all equal says nothing: every item 0
+    assert score_fusion([[("x", 3.0), ("y", 3.0)]]) == [("x", 0.0), ("y", 0.0)]
+    assert [i for i, _ in score_fusion([[("x", 3.0), ("y", 3.0)], [("y", 2.0), ("z", 1.0)]])] == [
+        "y",
+        "x",
+        "z",
+    ]
+    # equal fused scores keep the order of first appearance, ranking after ranking
+    assert [i for i, _ in score_fusion([[("p", 2.0), ("q", 1.0)], [("q", 2.0), ("p", 1.0)]])] == [
+        "p",
+        "q",
+    ]
+    assert [i for i, _ in score_fusion([[("q", 2.0), ("p", 1.0)], [("p", 2.0), ("q", 1.0)]])] == [
+        "q",
+        "p",
+    ]
+    # a repeated item counts once, at its best score
+    assert score_fusion([[("a", 1.0), ("b", 3.0), ("a", 5.0)]]) == [("a", 1.0), ("b", -1.0)]
+
+
+def test_empty_rankings_and_one_sided_weights() -> None:
+    assert score_fusion([]) == []
+    assert score_fusion([[], []]) == []
+    assert [i for i, _ in score_fusion([[], BM25])] == ["c", "d", "a"]
+    assert [s for _, s in score_fusion([[], BM25])] == pytest.approx([1.2247449, 0.0, -1.2247449])
+    assert [i for i, _ in score_fusion([DENSE, BM25], [1.0, 0.0])] == ["a", "b", "c", "d"]
+    assert [i for i, _ in score_fusion([DENSE, BM25], [0.0, 1.0])] == ["c", "d", "a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [([1.0], "1 weights for 2 rankings"), ([1.0, -1.0], "non-negative"), ([0, 0], "not all zero")],
+)
+def test_bad_score_fusion_weights_are_refused(weights: list[float], message: str) -> None:
+    with pytest.raises(SearchError, match=message):
+        score_fusion([DENSE, BM25], weights=weights)

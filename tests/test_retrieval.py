@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ragnews import Document, Embedder, Index, IndexMismatchError
 from ragnews.errors import SearchError
 from ragnews.filters import Filters
+from ragnews.fusion import score_fusion
 from ragnews.retrieval import MODES
 
 POWER = "How many homes lost power?"
@@ -87,16 +88,28 @@ def test_every_mode_finds_the_article(archive: Index, mode: str) -> None:
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_hybrid_scores_are_fused_reciprocal_ranks(archive: Index) -> None:
-    dense = _ids(archive.search(POWER, 50, "dense"))
-    bm25 = _ids(archive.search(POWER, 50, "bm25"))
+def test_hybrid_fuses_the_dense_and_bm25_rankings(archive: Index) -> None:
+    dense = archive.search(POWER, 50, "dense")  # hybrid takes each ranking 50 deep for k = 5
+    bm25 = archive.search(POWER, 50, "bm25")
+    by_score = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])[:5]
     top = archive.search(POWER, 5, "hybrid")
-    for hit in top:
+    assert [(_ids([h])[0], h.score) for h in top] == [
+        (key, pytest.approx(score)) for key, score in by_score
+    ]
+    rrf = archive.search(POWER, 5, "hybrid", weights=(1.0, 1.0), fusion="rrf")
+    for hit in rrf:
         key = (hit.passage.doc_id, hit.passage.start)
-        expected = sum(1 / (60 + r.index(key) + 1) for r in (dense, bm25) if key in r)
+        expected = sum(1 / (60 + r.index(key) + 1) for r in (_ids(dense), _ids(bm25)) if key in r)
         assert hit.score == pytest.approx(expected)
-    dense_only = archive.search(POWER, 5, "hybrid", weights=(1.0, 0.0))
-    assert _ids(dense_only) == dense[:5]
+    for fusion in ("score", "rrf"):
+        dense_only = archive.search(POWER, 5, "hybrid", weights=(1.0, 0.0), fusion=fusion)
+        assert _ids(dense_only) == _ids(dense)[:5]
+        bm25_only = archive.search(POWER, 5, "hybrid", weights=(0.0, 2.0), fusion=fusion)
+        assert _ids(bm25_only)[0] == _ids(bm25)[0] and len(bm25_only) == 5
+
+
+def _scored(hits: list[Any]) -> list[tuple[tuple[str, int], float]]:
+    return [((h.passage.doc_id, h.passage.start), h.score) for h in hits]
 
 
 def test_bm25_returns_only_passages_sharing_a_term(archive: Index) -> None:
@@ -121,6 +134,8 @@ def test_bad_modes_and_arguments_are_refused(archive: Index) -> None:
         archive.search(POWER, since="2024-06-01", until="2024-05-01")
     with pytest.raises(SearchError, match="weights"):
         archive.search(POWER, mode="hybrid", weights=(0.0, 0.0))
+    with pytest.raises(SearchError, match="unknown fusion 'max'; known fusions: score, rrf"):
+        archive.search(POWER, mode="hybrid", fusion="max")
 
 
 # -- filters ----------------------------------------------------------------------------------
