@@ -1,9 +1,9 @@
 """Answer a question from an index: retrieve the grounding passages, then read them.
 
 Each answer is an exact span of an article (``article.text[start:end] == text``), with the
-paragraph it sits in, a calibrated confidence, and the speaker when it sits in a quotation.
-When the best span scores below the reader's calibrated threshold, the result abstains and
-the passages are still returned.
+paragraph it sits in, a confidence (the calibrated probability that it is right), and the
+speaker when it sits in a quotation. When no candidate reaches the reader's calibrated
+threshold, the result abstains and the passages are still returned.
 
 Example:
     >>> result = ask(Index.open("indexes/demo"), "Who canceled the delegation?")  # doctest: +SKIP
@@ -21,6 +21,8 @@ from ragnews.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
 from ragnews.records import Answer, Citation, Hit, Result
 from ragnews.retrieval import DEFAULT_MODE, DEFAULT_WEIGHTS
+
+CANDIDATES = 10  # spans judged per question, over all its passages
 
 
 @functools.cache
@@ -60,24 +62,29 @@ def ask_many(
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
     readings = reader.read_many(
-        [(q, [h.passage.text for h in hits]) for q, hits in zip(questions, all_hits, strict=True)]
+        [(q, [h.passage.text for h in hits]) for q, hits in zip(questions, all_hits, strict=True)],
+        top_n=CANDIDATES,
     )
     results = []
     for question, hits, reading in zip(questions, all_hits, readings, strict=True):
-        answers = attribute(index, hits, reading, reader, top_n)
+        answers = attribute(index, question, hits, reading, reader, top_n)
         results.append(Result(question, not answers, tuple(answers), tuple(hits)))
     return results
 
 
 def attribute(
-    index: Index, hits: Sequence[Hit], reading: Reading, reader: Reader, top_n: int
+    index: Index,
+    question: str,
+    hits: Sequence[Hit],
+    reading: Reading,
+    reader: Reader,
+    top_n: int,
 ) -> list[Answer]:
-    """Answers above the threshold, merged by text, each pinned to its article and speaker."""
-    calibration = reader.calibration
+    """Answers that reach the threshold, merged by text, each pinned to its article and speaker."""
     answers: dict[str, Answer] = {}
-    for span in reading.spans:
-        margin = span.score - reading.null_score
-        if margin < calibration.threshold:
+    judged = reader.judge(question, [h.passage.text for h in hits], reading)
+    for span, probability in judged:
+        if probability < reader.calibration.threshold:
             break
         passage = hits[span.context].passage
         doc = index.documents[passage.doc_id]
@@ -91,7 +98,7 @@ def attribute(
         quote = next((q for q in index.quotes(doc.id) if q.start <= start and end <= q.end), None)
         answers[key] = Answer(
             text=text,
-            score=calibration.confidence(margin),
+            score=probability,
             citation=Citation(doc.id, doc.title, paragraph, start, end, doc.text[p_start:p_end]),
             quote=quote is not None,
             speaker=quote.speaker if quote else None,

@@ -53,7 +53,7 @@ def save_tiny_reader(path: Path) -> Path:
     )
     BertForQuestionAnswering(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
-    calibration = {"max_length": 48, "stride": 16, "threshold": -1e9}
+    calibration = {"max_length": 48, "stride": 16, "threshold": 0.0}  # never abstains
     (path / CALIBRATION_FILE).write_text(json.dumps(calibration))
     return path
 
@@ -120,3 +120,25 @@ def test_gold_answer_tokens_map_back_to_the_answer(
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ReaderError, match="no question-answering model"):
         Reader.load(tmp_path)
+
+
+def test_sentence_deletion_negatives_keep_the_topic_but_lose_the_answer() -> None:
+    import random
+
+    from ragnews.reading.squad import QAExample
+    from ragnews.reading.training import sentence_deletion_negatives
+
+    context = (
+        "The delegation was due in Washington on Monday. Prime Minister Netanyahu canceled it "
+        "after the vote. The White House said it was perplexed."
+    )
+    start = context.index("Prime Minister Netanyahu")
+    asked = QAExample("q1", "t", context, "Who canceled the delegation?", ((start, "Netanyahu"),))
+    whole = QAExample("q2", "t", "Netanyahu canceled it.", "Who canceled it?", ((0, "Netanyahu"),))
+    negatives = sentence_deletion_negatives([asked, whole], 2, random.Random(0))
+    assert [n.qid for n in negatives] == ["q1-del"]  # a one-sentence context has nothing left
+    (negative,) = negatives
+    assert not negative.answerable and negative.question == asked.question
+    assert negative.context == (
+        "The delegation was due in Washington on Monday. The White House said it was perplexed."
+    )

@@ -1,9 +1,13 @@
-"""Export a trained reader, calibrate its no-answer threshold, and measure it on held-out SQuAD.
+"""Export a trained reader, calibrate how it decides, and measure it on held-out SQuAD 2.0.
 
 Calibration uses only the CS224n SQuAD 2.0 articles kept out of training
 (``training.CALIBRATION_ARTICLES``); the test set is every SQuAD 2.0 dev article that is NOT in
 the CS224n file (the hf500 questions on other articles, and Southern_California,
 Sky_(United_Kingdom), Victoria_(Australia) from the vinace subset), never used for either.
+Each set is read twice: "closed", each question on its own paragraph (SQuAD 2.0's setting),
+and "open", as ``ask`` reads it, from the top 5 passages retrieved among all the set's
+paragraphs. The weights of ``calibration.FEATURES`` and the threshold are fitted on both
+readings of the calibration set.
 
     python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 """
@@ -13,15 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from ragnews.answering import CANDIDATES
 from ragnews.bench.metrics import answer_scores, f1
-from ragnews.reading.reader import CALIBRATION_FILE, Calibration, Reader
+from ragnews.reading.calibration import Calibration, fit_weights
+from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.training import CALIBRATION_ARTICLES
 
@@ -44,7 +51,11 @@ def test_examples(data: Path) -> list[QAExample]:
         r = json.loads(line)
         if r["context"] in seen_contexts:
             continue
-        answers = tuple((r["context"].find(a), a) for a in r["answers"] if a in r["context"])
+        answers = tuple(
+            (r["context"].find(a), a)
+            for a in r["answers"]
+            if a and a in r["context"] and not r.get("is_impossible")
+        )
         examples.append(QAExample(r["id"], "", r["context"], r["question"], answers))
     unique: dict[tuple[str, str], QAExample] = {}
     for e in examples:
@@ -52,58 +63,82 @@ def test_examples(data: Path) -> list[QAExample]:
     return list(unique.values())
 
 
-def predict(reader: Reader, examples: Sequence[QAExample]) -> list[tuple[str, float]]:
-    """Best span text and its margin over 'no answer' for each example, on its own context."""
-    readings = reader.read_many([(e.question, [e.context]) for e in examples], top_n=1)
-    out = []
-    for e, r in zip(examples, readings, strict=True):
-        text = e.context[r.spans[0].start : r.spans[0].end] if r.spans else ""
-        out.append((text, r.margin))
-    return out
+@dataclass(frozen=True)
+class Judged:
+    """One question's candidates, read in one setting: (text, features) and the gold answers."""
+
+    candidates: list[tuple[str, dict[str, float]]]
+    golds: list[str]
+
+    def labels(self) -> list[bool]:
+        """Whether each candidate is a right answer (token F1 >= 0.5 with a gold answer)."""
+        return [bool(self.golds) and f1(t, self.golds) >= 0.5 for t, _ in self.candidates]
 
 
-def score(
-    examples: Sequence[QAExample], predictions: Sequence[tuple[str, float]], threshold: float
-) -> dict[str, float]:
-    """SQuAD 2.0 metrics when answers with a margin below ``threshold`` abstain."""
-    preds = {
-        e.qid: (t if m >= threshold else "")
-        for e, (t, m) in zip(examples, predictions, strict=True)
-    }
-    golds = {e.qid: [a for _, a in e.answers] for e in examples}
+def read_closed(reader: Reader, examples: Sequence[QAExample]) -> list[Judged]:
+    """Each question read from its own paragraph (the SQuAD 2.0 setting)."""
+    readings = reader.read_many([(e.question, [e.context]) for e in examples], top_n=CANDIDATES)
+    return [
+        Judged(
+            [
+                (e.context[s.start : s.end], f)
+                for s, f in reading_features(e.question, [e.context], r)
+            ],
+            _golds(e),
+        )
+        for e, r in zip(examples, readings, strict=True)
+    ]
+
+
+def read_open(reader: Reader, examples: Sequence[QAExample], k: int = 5) -> list[Judged]:
+    """Each question asked as ``ask`` does: top ``k`` passages retrieved from all paragraphs."""
+    from ragnews.index import Index
+    from ragnews.records import Document
+
+    contexts = list(dict.fromkeys(e.context for e in examples))
+    documents = [Document(id=f"p{i}", title="", text=c) for i, c in enumerate(contexts)]
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Index.build(documents, Path(tmp) / "index")
+        all_hits = index.search_many([e.question for e in examples], k)
+    passages = [[h.passage.text for h in hits] for hits in all_hits]
+    readings = reader.read_many(
+        [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=CANDIDATES
+    )
+    return [
+        Judged(
+            [(p[s.context][s.start : s.end], f) for s, f in reading_features(e.question, p, r)],
+            _golds(e),
+        )
+        for e, p, r in zip(examples, passages, readings, strict=True)
+    ]
+
+
+def _golds(example: QAExample) -> list[str]:
+    return [a for _, a in example.answers]
+
+
+def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) -> dict[str, float]:
+    """SQuAD 2.0 metrics when each question answers with its most probable candidate, if that
+    candidate reaches ``threshold`` (``-inf``: always answer)."""
+    preds, golds = {}, {}
+    for i, j in enumerate(judged):
+        ranked = sorted(j.candidates, key=lambda c: -calibration.probability(c[1]))
+        best = ranked[0] if ranked else ("", {})
+        answer = best[0] if ranked and calibration.probability(best[1]) >= threshold else ""
+        preds[str(i)], golds[str(i)] = answer, j.golds
     return answer_scores(preds, golds)
 
 
-def fit_calibration(
-    examples: Sequence[QAExample], predictions: Sequence[tuple[str, float]], base: Calibration
-) -> Calibration:
-    """Threshold maximising F1, and a logistic fit of P(correct) on the margin."""
-    margins = np.array([m for _, m in predictions], dtype=np.float64)
-    finite = margins[np.isfinite(margins)]
-    candidates = np.unique(np.concatenate([finite, [finite.min() - 1, finite.max() + 1]]))
-    f1s = [score(examples, predictions, float(t))["f1"] for t in candidates]
-    threshold = float(candidates[int(np.argmax(f1s))])
-    correct = np.array(
-        [
-            e.answerable and f1(t, [a for _, a in e.answers]) >= 0.5
-            for e, (t, _) in zip(examples, predictions, strict=True)
-        ],
-        dtype=np.float64,
-    )
-    slope, intercept = _logistic(np.where(np.isfinite(margins), margins, -50.0), correct)
-    return replace(base, threshold=threshold, slope=slope, intercept=intercept)
-
-
-def _logistic(x: np.ndarray, y: np.ndarray, steps: int = 50) -> tuple[float, float]:
-    """One-feature logistic regression by Newton's method."""
-    w = np.zeros(2)
-    design = np.stack([x, np.ones_like(x)], axis=1)
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(design @ w)))
-        gradient = design.T @ (p - y)
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-6 * np.eye(2)
-        w -= np.linalg.solve(hessian, gradient)
-    return float(w[0]), float(w[1])
+def fit_calibration(judged: Sequence[Judged], base: Calibration) -> Calibration:
+    """Weights from every candidate of ``judged``; the threshold that maximises their F1."""
+    rows = [f for j in judged for _, f in j.candidates]
+    labels = [y for j in judged for y in j.labels()]
+    weights, bias = fit_weights(rows, labels)
+    fitted = replace(base, weights=weights, bias=bias)
+    best = [max((fitted.probability(f) for _, f in j.candidates), default=0.0) for j in judged]
+    candidates = np.unique(np.concatenate([best, [0.0, 1.0 + 1e-9]]))
+    f1s = [score(judged, fitted, float(t))["f1"] for t in candidates]
+    return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
 
 
 def export(checkpoint: Path, out: Path) -> None:
@@ -129,21 +164,26 @@ def main() -> None:
     if args.checkpoint:
         export(args.checkpoint, args.out)
     reader = Reader.load(args.out)
-    base = Calibration(**{**asdict(reader.calibration), "metrics": {}})
+    base = Calibration(**{**asdict(reader.calibration), "weights": {}, "metrics": {}})
     sets = {"calibration": calibration_examples(args.data), "test": test_examples(args.data)}
     if args.limit:
         sets = {k: v[: args.limit] for k, v in sets.items()}
     t0 = time.perf_counter()
-    cal_predictions = predict(reader, sets["calibration"])
-    calibration = fit_calibration(sets["calibration"], cal_predictions, base)
-    test_predictions = predict(reader, sets["test"])
-    seconds = time.perf_counter() - t0
-    metrics = {
-        "calibration": score(sets["calibration"], cal_predictions, calibration.threshold),
-        "test": score(sets["test"], test_predictions, calibration.threshold),
-        "test_always_answer": score(sets["test"], test_predictions, -math.inf),
-        "questions_per_second": (len(sets["calibration"]) + len(sets["test"])) / seconds,
+    read = {
+        (name, setting): reader_fn(reader, examples)
+        for name, examples in sets.items()
+        for setting, reader_fn in (("closed", read_closed), ("open", read_open))
     }
+    seconds = time.perf_counter() - t0
+    calibration = fit_calibration(read["calibration", "closed"] + read["calibration", "open"], base)
+    metrics: dict[str, object] = {
+        f"{name}_{setting}": score(judged, calibration, calibration.threshold)
+        for (name, setting), judged in read.items()
+    }
+    for setting in ("closed", "open"):
+        always = score(read["test", setting], calibration, -math.inf)
+        metrics[f"test_{setting}_always_answer"] = always
+    metrics["seconds"] = seconds
     calibration = replace(calibration, metrics=metrics)
     (args.out / CALIBRATION_FILE).write_text(json.dumps(asdict(calibration), indent=2) + "\n")
     print(json.dumps(asdict(calibration), indent=2))

@@ -2,9 +2,9 @@
 
 The model scores every token as the start or end of the answer, plus a "no answer" score on
 the first token. Contexts longer than one window are read in overlapping windows; spans map
-back to exact character offsets through the tokenizer's offset mapping. The decision to
-abstain compares the best span with the no-answer score (the ``margin``) against a threshold
-calibrated on held-out articles; ``confidence`` is a logistic fit of correctness on that margin.
+back to exact character offsets through the tokenizer's offset mapping. ``judge`` gives each
+candidate the probability that it is right, from the reader's calibration (see
+``ragnews.reading.calibration``); candidates below its threshold are not answers.
 
 Example:
     >>> reader = Reader.load()  # doctest: +SKIP
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +27,11 @@ import numpy.typing as npt
 
 from ragnews.embedding import Precision, native_bf16
 from ragnews.errors import ReaderError
+from ragnews.reading.calibration import Calibration, candidate_features
 from ragnews.reading.windows import Window, encode_windows, pad_batch
 
 DEFAULT_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
 CALIBRATION_FILE = "reader.json"
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """How to turn scores into a decision and a confidence (fitted on held-out articles)."""
-
-    threshold: float = 0.0
-    slope: float = 1.0
-    intercept: float = 0.0
-    max_length: int = 256
-    stride: int = 128
-    max_answer_tokens: int = 30
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def confidence(self, margin: float) -> float:
-        """Probability that an answer with this margin is right."""
-        z = self.slope * margin + self.intercept
-        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
 
 @dataclass(frozen=True)
@@ -105,12 +88,7 @@ class Reader:
         if not getattr(tokenizer, "is_fast", False):
             raise ReaderError(f"{where}: the reader needs a fast tokenizer (offset mapping)")
         model.eval()
-        calibration_path = where / CALIBRATION_FILE
-        calibration = (
-            Calibration(**json.loads(calibration_path.read_text()))
-            if calibration_path.is_file()
-            else Calibration()
-        )
+        calibration = _calibration(where / CALIBRATION_FILE)
         bf16 = precision == "bf16" or (precision == "auto" and native_bf16())
         return cls(model, tokenizer, calibration, bf16)
 
@@ -142,6 +120,19 @@ class Reader:
             for s, null in zip(spans, nulls, strict=True)
         ]
 
+    def judge(
+        self, question: str, contexts: Sequence[str], reading: Reading
+    ) -> list[tuple[Span, float]]:
+        """The spans of ``reading`` with the probability that each is right, most likely first.
+
+        ``contexts`` are the passages ``reading`` was read from, in retrieval order.
+        """
+        judged = [
+            (span, self.calibration.probability(features))
+            for span, features in reading_features(question, contexts, reading)
+        ]
+        return sorted(judged, key=lambda pair: -pair[1])
+
     def _logits(
         self, windows: list[Window], batch_size: int
     ) -> tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.float32]]]:
@@ -165,6 +156,38 @@ class Reader:
                     n = len(windows[i].input_ids)
                     starts[i], ends[i] = s[r, :n], e[r, :n]
         return starts, ends
+
+
+def _calibration(path: Path) -> Calibration:
+    """The calibration saved beside a reader (the default one when there is none)."""
+    if not path.is_file():
+        return Calibration()
+    try:
+        return Calibration(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as e:
+        raise ReaderError(f"{path}: not a ragnews reader calibration ({e})") from e
+
+
+def reading_features(
+    question: str, contexts: Sequence[str], reading: Reading
+) -> list[tuple[Span, dict[str, float]]]:
+    """Each span of ``reading`` with its calibration features (contexts in retrieval order)."""
+    best = reading.spans[0].score if reading.spans else 0.0
+    return [
+        (
+            span,
+            candidate_features(
+                question,
+                contexts[span.context],
+                span.start,
+                span.end,
+                margin=span.score - reading.null_score,
+                behind_best=best - span.score,
+                rank=span.context,
+            ),
+        )
+        for span in reading.spans
+    ]
 
 
 def _window_spans(

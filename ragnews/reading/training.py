@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
 
 from ragnews.embedding import DEFAULT_MODEL, resolve_model
+from ragnews.paragraphs import sentence_spans
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.windows import Window, encode_windows, pad_batch
 
@@ -100,8 +101,28 @@ def paragraph_negatives(
     return negatives
 
 
-def training_examples(data: Path, negatives: int, seed: int) -> list[QAExample]:
-    """All training questions: qa-train, CS224n training articles, and paragraph negatives."""
+def sentence_deletion_negatives(
+    examples: list[QAExample], count: int, rng: random.Random
+) -> list[QAExample]:
+    """Questions whose context lost the sentences that held their answers.
+
+    The context stays on topic and shares words with the question, as SQuAD 2.0's
+    unanswerable questions do, so the model must find the answer, not just the topic.
+    """
+    pool = [e for e in examples if e.answers]
+    negatives = []
+    for e in rng.sample(pool, min(count, len(pool))):
+        sentences = sentence_spans(e.context, 0, len(e.context))
+        held = [(a, b) for a, b in sentences if any(a < s + len(t) and s < b for s, t in e.answers)]
+        context = " ".join(e.context[a:b] for a, b in sentences if (a, b) not in held)
+        if len(held) == len(sentences) or any(t.lower() in context.lower() for _, t in e.answers):
+            continue
+        negatives.append(QAExample(e.qid + "-del", e.title, context, e.question, ()))
+    return negatives
+
+
+def training_examples(data: Path, negatives: int, seed: int, deletions: int = 0) -> list[QAExample]:
+    """All training questions: qa-train, CS224n training articles, and made-up negatives."""
     rng = random.Random(seed)
     examples: list[QAExample] = []
     for path in sorted((data / "qa-train").glob("*.json")):
@@ -114,6 +135,8 @@ def training_examples(data: Path, negatives: int, seed: int) -> list[QAExample]:
     squad_v1 = [e for e in examples if e.qid.startswith("sqexp1.0-")]
     examples += cs224n * 2  # the only human-written unanswerable questions: seen twice
     examples += paragraph_negatives(squad_v1 + cs224n, negatives, rng)
+    if deletions:  # after the paragraph negatives, so that deletions=0 keeps the old plan
+        examples += sentence_deletion_negatives(squad_v1, deletions, rng)
     rng.shuffle(examples)
     return examples
 
@@ -197,6 +220,9 @@ def main() -> None:
     ap.add_argument("--stride", type=int, default=128)
     ap.add_argument("--negatives", type=int, default=20000)
     ap.add_argument(
+        "--deletions", type=int, default=0, help="negatives made by deleting answer sentences"
+    )
+    ap.add_argument(
         "--examples", type=int, default=66880, help="questions encoded into the batch plan"
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
@@ -213,11 +239,11 @@ def main() -> None:
     resume = args.out / "checkpoint"
     tokenizer = PreTrainedTokenizerFast.from_pretrained(vocabulary)
     model = AutoModelForQuestionAnswering.from_pretrained(
-        str(resume) if resume.exists() else args.base
+        str(resume) if resume.exists() else args.base, dtype=torch.float32
     )
 
     t0 = time.time()
-    examples = training_examples(args.data, args.negatives, args.seed)
+    examples = training_examples(args.data, args.negatives, args.seed, args.deletions)
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]

@@ -1,0 +1,135 @@
+"""Decide which candidate answers are right: a logistic model fitted on held-out articles.
+
+Each candidate span gets a few features: the reader's scores, the rank of the passage it
+came from, and how many of the question's words the passage and the span's sentence hold
+(SQuAD 2.0's unanswerable questions are mostly on topic but ask about something the text does
+not say). A logistic model turns them into the probability that the span is a right answer;
+``ask`` answers with the spans that reach ``threshold``, most probable first, and abstains
+when none does. ``ragnews.reading.evaluation`` fits both on SQuAD 2.0 articles that training
+never saw, in the setting ``ask`` works in: each question retrieves its passages from all
+the articles' paragraphs.
+
+Example:
+    >>> cal = Calibration(weights={"margin": 1.0}, bias=-2.0, threshold=0.5)
+    >>> round(cal.probability({"margin": 2.0}), 2), round(cal.probability({"margin": 4.0}), 2)
+    (0.5, 0.88)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ragnews.lexical import LexicalSettings, tokenize
+from ragnews.paragraphs import sentence_spans
+
+FEATURES = (
+    "margin",  # span score minus the best no-answer score of the question's windows
+    "behind_best",  # how far the span's score is below the question's best span
+    "passage_rank",  # log(1 + rank) of the passage among the retrieved ones (0 = first)
+    "question_in_passage",  # share of the question's terms found in the passage
+    "question_in_sentence",  # share of the question's terms found around the span
+    "answer_in_question",  # share of the span's terms that the question already says
+)
+
+_TERMS = LexicalSettings()  # lowercase, English stopwords out, Snowball-stemmed: as BM25 sees
+_QUESTION_WORDS = frozenset(
+    {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a reader's candidates become answers: feature weights, threshold, window sizes.
+
+    The default (for a checkpoint that ships none) answers when the best span outscores
+    "no answer", the usual SQuAD 2.0 rule.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: {"margin": 1.0})
+    bias: float = 0.0
+    threshold: float = 0.5
+    max_length: int = 256
+    stride: int = 128
+    max_answer_tokens: int = 30
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        """Probability that the candidate with these ``features`` is a right answer."""
+        z = self.bias + sum(w * features[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+
+def candidate_features(
+    question: str,
+    passage: str,
+    start: int,
+    end: int,
+    *,
+    margin: float,
+    behind_best: float,
+    rank: int,
+) -> dict[str, float]:
+    """The features of the candidate ``passage[start:end]`` (see ``FEATURES``).
+
+    Example:
+        >>> f = candidate_features("Who won the race?", "Ann won the race. Bob fell.", 0, 3,
+        ...                        margin=1.0, behind_best=0.0, rank=0)
+        >>> f["question_in_passage"], f["answer_in_question"]
+        (1.0, 0.0)
+    """
+    sentences = [
+        (a, b) for a, b in sentence_spans(passage, 0, len(passage)) if a < end and start < b
+    ]
+    around = passage[sentences[0][0] : sentences[-1][1]] if sentences else passage[start:end]
+    asked, held, near, said = tokenize([question, passage, around, passage[start:end]], _TERMS)
+    asked_set = set(asked) - _QUESTION_WORDS
+    return {
+        "margin": margin,
+        "behind_best": behind_best,
+        "passage_rank": math.log1p(rank),
+        "question_in_passage": _share(asked_set, set(held)),
+        "question_in_sentence": _share(asked_set, set(near)),
+        "answer_in_question": _share(set(said), asked_set),
+    }
+
+
+def _share(terms: set[str], among: set[str]) -> float:
+    """Share of ``terms`` found in ``among`` (1.0 when there are no terms to find)."""
+    return len(terms & among) / len(terms) if terms else 1.0
+
+
+def fit_weights(
+    rows: Sequence[Mapping[str, float]], correct: Sequence[bool], l2: float = 1.0
+) -> tuple[dict[str, float], float]:
+    """Logistic regression of ``correct`` on the ``FEATURES`` of ``rows``: (weights, bias).
+
+    Fitted by Newton's method on standardised features with a small L2 penalty, then
+    folded back to weights on the raw features.
+    """
+    x = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
+    y = np.asarray(correct, dtype=np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = _newton(z, y, l2)
+    raw = w[:-1] / scale
+    return dict(zip(FEATURES, raw.tolist(), strict=True)), float(w[-1] - raw @ mean)
+
+
+def _newton(
+    z: npt.NDArray[np.float64], y: npt.NDArray[np.float64], l2: float, steps: int = 50
+) -> npt.NDArray[np.float64]:
+    w = np.zeros(z.shape[1])
+    penalty = l2 * np.eye(len(w))
+    penalty[-1, -1] = 0.0  # the intercept is not penalised
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty + 1e-9 * np.eye(len(w))
+        w -= np.linalg.solve(hessian, gradient)
+    return w
