@@ -29,8 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this working tree, installed or not
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the same quiet, offline settings as the CLI
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 from ragnews.bench.datasets import BenchQuestion, answerable_only, load_question_set
-from ragnews.bench.metrics import evaluate_run, read_trec_run
+from ragnews.bench.metrics import evaluate_run, normalize_answer, read_trec_run
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = ("dense", "bm25", "hybrid")
@@ -155,6 +161,50 @@ def table(
     return lines
 
 
+def answer_found(texts: dict[str, list[str]], questions: list[BenchQuestion], k: int) -> float:
+    """Share of ``questions`` with a gold answer, as whole words, in one of their top ``k`` texts.
+
+    Texts and answers are compared after SQuAD's ``normalize_answer``.
+    """
+    found = 0
+    for question in questions:
+        golds = [f" {g} " for g in map(normalize_answer, question.answers) if g]
+        top = [f" {normalize_answer(text)} " for text in texts.get(question.id, [])[:k]]
+        found += any(gold in text for gold in golds for text in top)
+    return found / len(questions)
+
+
+def answer_table(
+    found: dict[str, dict[str, Any]],
+    questions: list[BenchQuestion],
+    corpus: dict[str, str],
+    index_path: Path,
+) -> list[str]:
+    """Markdown lines: how often the top 1 / 5 retrieved units hold a gold answer.
+
+    The peers' unit is the context; ragnews's is its passage (its index re-searched here, k=5).
+    """
+    from ragnews import Index
+
+    index = Index.open(index_path)
+    asked = [q.text for q in questions]
+    lines = ["| system | unit | answer in top 1 | answer in top 5 |", "|---|---|---|---|"]
+    for name, system in found.items():
+        if name.startswith("ragnews "):
+            hits = index.search_many(asked, k=5, mode=name.removeprefix("ragnews "))
+            texts = {
+                q.id: [h.passage.text for h in h5] for q, h5 in zip(questions, hits, strict=True)
+            }
+            unit = "passage"
+        else:
+            run = read_trec_run(system["run"])
+            texts = {qid: [corpus[d] for d, _ in ranking] for qid, ranking in run.items()}
+            unit = "context"
+        cells = [f"{answer_found(texts, questions, k):.3f}" for k in (1, 5)]
+        lines.append(f"| {name} | {unit} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}" if theirs else "-"
 
@@ -176,6 +226,9 @@ def main() -> None:
         "",
         *table(found, question_set.questions, f"all {len(question_set.questions)} questions"),
     ]
+    corpus = {doc.id: doc.text for doc in question_set.documents}
+    title = f"**Does a retrieved unit hold a gold answer? ({len(answerable)} answerable)**"
+    lines += ["", title, "", *answer_table(found, answerable, corpus, args.dir / "ragnews-index")]
     ours = json.loads((args.dir / "ragnews.json").read_text())
     ask = ours["cold_s"]["ask"]
     lines += [
