@@ -282,11 +282,15 @@ def bench_command(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Only the first N questions.")
     ] = None,
+    answerable_only: Annotated[
+        bool, typer.Option("--answerable-only", help="Skip unanswerable questions (SQuAD 2.0).")
+    ] = False,
 ) -> None:
     """Score retrieval (and answers) on a question set, indexing its corpus first."""
     _quiet_models()
     from dataclasses import replace
 
+    from ragnews.bench.datasets import answerable_only as keep_answerable
     from ragnews.bench.datasets import load_question_set
     from ragnews.bench.report import save_runs, show_report
     from ragnews.bench.run import run_benchmark
@@ -296,6 +300,8 @@ def bench_command(
             if out is not None and not out.parent.is_dir():
                 raise OSError(f"{out}: no such directory {out.parent}")
         question_set = load_question_set(path)
+        if answerable_only:
+            question_set = keep_answerable(question_set)
         if limit is not None:
             question_set = replace(question_set, questions=question_set.questions[:limit])
         report = run_benchmark(question_set, index, k, mode or ["dense"], reader)

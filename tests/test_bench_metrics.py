@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ragnews.bench.datasets import QuestionSetError, load_question_set
+from ragnews.bench.datasets import QuestionSetError, answerable_only, load_question_set
 from ragnews.bench.metrics import (
     Qrels,
     answer_scores,
@@ -21,6 +21,7 @@ from ragnews.bench.metrics import (
     normalize_answer,
     per_query_scores,
     ranked_ids,
+    read_trec_run,
     write_trec_run,
 )
 
@@ -126,6 +127,22 @@ def test_write_trec_run(tmp_path: Path) -> None:
         write_trec_run({"q 1": [("a", 1.0)]}, path, "bm25")
 
 
+def test_read_trec_run_round_trips_and_names_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "run.trec"
+    run = {"q1": [("a", 0.25), ("b", 0.5)], "q2": [("c", -1.5)]}
+    write_trec_run(run, path, "bm25")
+    read = read_trec_run(path)
+    assert read == {"q1": [("b", 0.5), ("a", 0.25)], "q2": [("c", -1.5)]}
+    qrels = {"q1": {"a": 1}, "q2": {"c": 1}}
+    assert evaluate_run(read, qrels, (1,)) == evaluate_run(run, qrels, (1,))
+    path.write_text("q1 Q0 b 1 0.5 bm25\n\nq1 Q0 a 2 high bm25\n")
+    with pytest.raises(ValueError, match=r"run.trec:3: not a TREC run line"):
+        read_trec_run(path)
+    path.write_text("q1 b 1 0.5\n")
+    with pytest.raises(ValueError, match=r"run.trec:1: .*expected 6 fields, got 4"):
+        read_trec_run(path)
+
+
 @pytest.mark.parametrize(
     ("text", "normalized"),
     [
@@ -205,6 +222,19 @@ def test_load_hf_pair_shares_squad_doc_ids() -> None:
     cs224n = load_question_set(DATA / "squad2" / "cs224n_dev-v2.0.json")
     asked = {(q.text, *q.relevant) for q in cs224n.questions}  # ids differ, contexts do not
     assert sum((q.text, *q.relevant) in asked for q in hf.questions) == 266  # the README's overlap
+    answerable = answerable_only(hf)
+    assert len(answerable.questions) == 242 and all(q.answers for q in answerable.questions)
+    assert answerable.documents == hf.documents and answerable.name == "hf500"
+
+
+def test_answerable_only_refuses_a_set_without_answers(tmp_path: Path) -> None:
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "d1", "text": "Etna erupted."}\n')
+    (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": "Which volcano?"}\n')
+    (tmp_path / "qrels" / "test.tsv").write_text("q1\td1\t1\n")
+    beir = load_question_set(tmp_path)
+    with pytest.raises(QuestionSetError, match="has no answers"):
+        answerable_only(beir)
 
 
 @needs_data

@@ -233,6 +233,15 @@ def test_cli_bench_table_with_several_modes(
     assert (tmp_path / "tiny-also.trec").read_text().split()[-1] == "ragnews-also"
 
 
+def test_cli_bench_answerable_only(squad_file: Path, reuse_embedder: None) -> None:
+    args = ["bench", str(squad_file), "--json", "-k", "3", "--reader"]
+    result = runner.invoke(app, [*args, "--answerable-only"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["counts"]["questions"] == 5 and out["counts"]["unanswerable"] == 0
+    assert out["answers"]["NoAns_total"] == 0 and out["answers"]["HasAns_total"] == 5
+
+
 def test_cli_bench_unknown_mode_and_bad_path(squad_file: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["bench", str(squad_file), "--mode", "bm42"])
     assert result.exit_code == 2

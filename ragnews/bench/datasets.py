@@ -109,6 +109,20 @@ def load_question_set(path: str | Path) -> QuestionSet:
     raise QuestionSetError(path, "unknown format: expected .json, .jsonl or a BEIR folder")
 
 
+def answerable_only(question_set: QuestionSet) -> QuestionSet:
+    """The same set with only its answerable questions (a SQuAD 2.0 peer's usual count).
+
+    Example:
+        >>> qs = load_question_set("../shared/data/squad2/hf500_questions.jsonl")  # doctest: +SKIP
+        >>> len(answerable_only(qs).questions)  # doctest: +SKIP
+        242
+    """
+    if not question_set.has_answers:
+        raise QuestionSetError(question_set.name, "has no answers: cannot keep answerable ones")
+    kept = [q for q in question_set.questions if q.answers]
+    return QuestionSet(question_set.name, question_set.documents, kept, has_answers=True)
+
+
 def squad_doc_id(context: str) -> str:
     """Stable id of a SQuAD context.
 

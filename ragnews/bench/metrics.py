@@ -170,6 +170,33 @@ def write_trec_run(run: Run, path: str | Path, tag: str) -> None:
     Path(path).write_text("".join(lines), encoding="utf-8")
 
 
+def read_trec_run(path: str | Path) -> dict[str, list[tuple[str, float]]]:
+    """Read a TREC run file (``qid Q0 docid rank score tag`` lines) as a run, any system's.
+
+    Each ranking keeps the file's order; the metrics rank by score. Raises ``ValueError``
+    naming the file and line of a malformed line.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "run.trec"
+        >>> _ = path.write_text("q1 Q0 b 1 0.9 bm25\\nq1 Q0 a 2 0.5 bm25\\n")
+        >>> read_trec_run(path)
+        {'q1': [('b', 0.9), ('a', 0.5)]}
+    """
+    run: dict[str, list[tuple[str, float]]] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        try:
+            if len(fields) != 6:
+                raise ValueError(f"expected 6 fields, got {len(fields)}")
+            run.setdefault(fields[0], []).append((fields[2], float(fields[4])))
+        except ValueError as e:
+            raise ValueError(f"{path}:{number}: not a TREC run line ({e})") from e
+    return run
+
+
 def normalize_answer(text: str) -> str:
     """Lowercase, drop punctuation and the articles a/an/the, squeeze whitespace (SQuAD).
 
