@@ -80,7 +80,10 @@ def attribute(
     reader: Reader,
     top_n: int,
 ) -> list[Answer]:
-    """Answers that reach the threshold, merged by text, each pinned to its article and speaker."""
+    """Answers, best score first, merged by text, each pinned to its article and speaker.
+
+    The list stops at the first span below the threshold: when the best one is, it is empty.
+    """
     answers: dict[str, Answer] = {}
     judged = reader.judge(question, [h.passage.text for h in hits], reading)
     for span, probability in judged:

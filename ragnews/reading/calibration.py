@@ -1,13 +1,14 @@
 """Decide which candidate answers are right: a logistic model fitted on held-out articles.
 
-Each candidate span gets a few features: the reader's scores, the rank of the passage it
-came from, and how many of the question's words the passage and the span's sentence hold
-(SQuAD 2.0's unanswerable questions are mostly on topic but ask about something the text does
-not say). A logistic model turns them into the probability that the span is a right answer;
-``ask`` answers with the spans that reach ``threshold``, most probable first, and abstains
-when none does. ``ragnews.reading.evaluation`` fits both on SQuAD 2.0 articles that training
-never saw, in the setting ``ask`` works in: each question retrieves its passages from all
-the articles' paragraphs.
+Each candidate span has features: the reader's margin over "no answer", the rank of the
+passage it came from, and how many of the question's words the passage and the span's
+sentence hold (SQuAD 2.0's unanswerable questions are mostly on topic but ask about something
+the text does not say). A logistic model over some of them gives the probability that the span
+is a right answer; ``ask`` abstains when the best-scored span falls below ``threshold``.
+``ragnews.reading.evaluation`` fits both on SQuAD 2.0 articles that training never saw, read
+alone and as ``ask`` reads them (top passages retrieved from all the articles' paragraphs).
+The shipped calibration uses the margin alone: the other features measured no better on
+held-out SQuAD and worse on the demo questions (``benchmarks/RESULTS.md``).
 
 Example:
     >>> cal = Calibration(weights={"margin": 1.0}, bias=-2.0, threshold=0.5)
@@ -30,7 +31,6 @@ from ragnews.paragraphs import sentence_spans
 
 FEATURES = (
     "margin",  # span score minus the best no-answer score of the question's windows
-    "behind_best",  # how far the span's score is below the question's best span
     "passage_rank",  # log(1 + rank) of the passage among the retrieved ones (0 = first)
     "question_in_passage",  # share of the question's terms found in the passage
     "question_in_sentence",  # share of the question's terms found around the span
@@ -72,14 +72,13 @@ def candidate_features(
     end: int,
     *,
     margin: float,
-    behind_best: float,
     rank: int,
 ) -> dict[str, float]:
     """The features of the candidate ``passage[start:end]`` (see ``FEATURES``).
 
     Example:
         >>> f = candidate_features("Who won the race?", "Ann won the race. Bob fell.", 0, 3,
-        ...                        margin=1.0, behind_best=0.0, rank=0)
+        ...                        margin=1.0, rank=0)
         >>> f["question_in_passage"], f["answer_in_question"]
         (1.0, 0.0)
     """
@@ -91,7 +90,6 @@ def candidate_features(
     asked_set = set(asked) - _QUESTION_WORDS
     return {
         "margin": margin,
-        "behind_best": behind_best,
         "passage_rank": math.log1p(rank),
         "question_in_passage": _share(asked_set, set(held)),
         "question_in_sentence": _share(asked_set, set(near)),
@@ -105,20 +103,23 @@ def _share(terms: set[str], among: set[str]) -> float:
 
 
 def fit_weights(
-    rows: Sequence[Mapping[str, float]], correct: Sequence[bool], l2: float = 1.0
+    rows: Sequence[Mapping[str, float]],
+    correct: Sequence[bool],
+    names: Sequence[str] = FEATURES,
+    l2: float = 1.0,
 ) -> tuple[dict[str, float], float]:
-    """Logistic regression of ``correct`` on the ``FEATURES`` of ``rows``: (weights, bias).
+    """Logistic regression of ``correct`` on the features ``names`` of ``rows``: (weights, bias).
 
     Fitted by Newton's method on standardised features with a small L2 penalty, then
     folded back to weights on the raw features.
     """
-    x = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
+    x = np.array([[row[name] for name in names] for row in rows], dtype=np.float64)
     y = np.asarray(correct, dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     w = _newton(z, y, l2)
     raw = w[:-1] / scale
-    return dict(zip(FEATURES, raw.tolist(), strict=True)), float(w[-1] - raw @ mean)
+    return dict(zip(names, raw.tolist(), strict=True)), float(w[-1] - raw @ mean)
 
 
 def _newton(

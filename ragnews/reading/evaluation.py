@@ -6,8 +6,8 @@ the CS224n file (the hf500 questions on other articles, and Southern_California,
 Sky_(United_Kingdom), Victoria_(Australia) from the vinace subset), never used for either.
 Each set is read twice: "closed", each question on its own paragraph (SQuAD 2.0's setting),
 and "open", as ``ask`` reads it, from the top 5 passages retrieved among all the set's
-paragraphs. The weights of ``calibration.FEATURES`` and the threshold are fitted on both
-readings of the calibration set.
+paragraphs. The weights of the chosen ``calibration.FEATURES`` (``--features``; the margin
+alone by default) and the threshold are fitted on both readings of the calibration set.
 
     python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 """
@@ -27,7 +27,7 @@ import numpy as np
 
 from ragnews.answering import CANDIDATES
 from ragnews.bench.metrics import answer_scores, f1
-from ragnews.reading.calibration import Calibration, fit_weights
+from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.training import CALIBRATION_ARTICLES
@@ -118,24 +118,26 @@ def _golds(example: QAExample) -> list[str]:
 
 
 def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) -> dict[str, float]:
-    """SQuAD 2.0 metrics when each question answers with its most probable candidate, if that
-    candidate reaches ``threshold`` (``-inf``: always answer)."""
+    """SQuAD 2.0 metrics when each question answers with its best-scored candidate, if that
+    candidate's probability reaches ``threshold`` (``-inf``: always answer)."""
     preds, golds = {}, {}
     for i, j in enumerate(judged):
-        ranked = sorted(j.candidates, key=lambda c: -calibration.probability(c[1]))
-        best = ranked[0] if ranked else ("", {})
-        answer = best[0] if ranked and calibration.probability(best[1]) >= threshold else ""
+        text, features = j.candidates[0] if j.candidates else ("", {})
+        answer = text if j.candidates and calibration.probability(features) >= threshold else ""
         preds[str(i)], golds[str(i)] = answer, j.golds
     return answer_scores(preds, golds)
 
 
-def fit_calibration(judged: Sequence[Judged], base: Calibration) -> Calibration:
-    """Weights from every candidate of ``judged``; the threshold that maximises their F1."""
-    rows = [f for j in judged for _, f in j.candidates]
-    labels = [y for j in judged for y in j.labels()]
-    weights, bias = fit_weights(rows, labels)
+def fit_calibration(
+    judged: Sequence[Judged], base: Calibration, names: Sequence[str] = ("margin",)
+) -> Calibration:
+    """Weights of the features ``names``, fitted on each question's best-scored candidate (the
+    one that is answered or not), and the threshold that maximises F1."""
+    top = [j for j in judged if j.candidates]
+    rows, labels = [j.candidates[0][1] for j in top], [j.labels()[0] for j in top]
+    weights, bias = fit_weights(rows, labels, names)
     fitted = replace(base, weights=weights, bias=bias)
-    best = [max((fitted.probability(f) for _, f in j.candidates), default=0.0) for j in judged]
+    best = [fitted.probability(j.candidates[0][1]) for j in top]
     candidates = np.unique(np.concatenate([best, [0.0, 1.0 + 1e-9]]))
     f1s = [score(judged, fitted, float(t))["f1"] for t in candidates]
     return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
@@ -160,6 +162,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="reader folder (written or read)")
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--limit", type=int, default=0, help="first N questions of each set (quick)")
+    ap.add_argument(
+        "--features", nargs="+", choices=FEATURES, default=["margin"], help="what to fit on"
+    )
     args = ap.parse_args()
     if args.checkpoint:
         export(args.checkpoint, args.out)
@@ -175,7 +180,9 @@ def main() -> None:
         for setting, reader_fn in (("closed", read_closed), ("open", read_open))
     }
     seconds = time.perf_counter() - t0
-    calibration = fit_calibration(read["calibration", "closed"] + read["calibration", "open"], base)
+    calibration = fit_calibration(
+        read["calibration", "closed"] + read["calibration", "open"], base, args.features
+    )
     metrics: dict[str, object] = {
         f"{name}_{setting}": score(judged, calibration, calibration.threshold)
         for (name, setting), judged in read.items()

@@ -123,15 +123,14 @@ class Reader:
     def judge(
         self, question: str, contexts: Sequence[str], reading: Reading
     ) -> list[tuple[Span, float]]:
-        """The spans of ``reading`` with the probability that each is right, most likely first.
+        """The spans of ``reading``, best score first, with the probability that each is right.
 
         ``contexts`` are the passages ``reading`` was read from, in retrieval order.
         """
-        judged = [
+        return [
             (span, self.calibration.probability(features))
             for span, features in reading_features(question, contexts, reading)
         ]
-        return sorted(judged, key=lambda pair: -pair[1])
 
     def _logits(
         self, windows: list[Window], batch_size: int
@@ -172,7 +171,6 @@ def reading_features(
     question: str, contexts: Sequence[str], reading: Reading
 ) -> list[tuple[Span, dict[str, float]]]:
     """Each span of ``reading`` with its calibration features (contexts in retrieval order)."""
-    best = reading.spans[0].score if reading.spans else 0.0
     return [
         (
             span,
@@ -182,7 +180,6 @@ def reading_features(
                 span.start,
                 span.end,
                 margin=span.score - reading.null_score,
-                behind_best=best - span.score,
                 rank=span.context,
             ),
         )
