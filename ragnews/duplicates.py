@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash, MinHashLSH
 
 from ragnews.errors import IndexMismatchError
 from ragnews.records import Document
@@ -67,6 +66,8 @@ class DuplicateSettings:
 
     def signature(self, text: str) -> Signature:
         """The MinHash of ``text``'s shingles (``num_perm`` uint32 values)."""
+        from datasketch import MinHash  # imported on first use: it costs searches 0.3 s
+
         minhash = MinHash(
             self.num_perm, self.seed, permutations=_permutations(self), scheme=_SCHEME
         )
@@ -76,12 +77,16 @@ class DuplicateSettings:
     @functools.cached_property
     def bands(self) -> tuple[int, int]:
         """LSH ``(bands, rows per band)``: at the threshold a pair shares a band with p > 0.98."""
+        from datasketch import MinHashLSH
+
         lsh = MinHashLSH(self.threshold, self.num_perm, weights=(0.02, 0.98))
         return int(lsh.b), int(lsh.r)
 
 
 @functools.cache
 def _permutations(settings: DuplicateSettings) -> Any:
+    from datasketch import MinHash
+
     return MinHash(settings.num_perm, settings.seed, scheme=_SCHEME).permutations
 
 
