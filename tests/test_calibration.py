@@ -70,3 +70,9 @@ def test_a_calibration_that_is_not_ours_is_a_clear_error(tmp_path: Path) -> None
     (reader_dir / CALIBRATION_FILE).write_text(json.dumps({"slope": 0.3}))
     with pytest.raises(ReaderError, match=r"reader\.json: not a ragnews reader calibration"):
         Reader.load(reader_dir)
+
+
+def test_without_words_only_the_scores_are_computed() -> None:
+    start = PASSAGE.index("Critics")
+    plain = candidate_features("Who?", PASSAGE, start, start + 7, margin=-2.0, rank=2, words=False)
+    assert plain == {"margin": -2.0, "passage_rank": pytest.approx(math.log(3))}

@@ -37,6 +37,7 @@ FEATURES = (
     "answer_in_question",  # share of the span's terms that the question already says
 )
 
+WORD_FEATURES = frozenset(FEATURES[2:])  # the ones that need the texts' terms
 _TERMS = LexicalSettings()  # lowercase, English stopwords out, Snowball-stemmed: as BM25 sees
 _QUESTION_WORDS = frozenset(
     {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
@@ -73,8 +74,10 @@ def candidate_features(
     *,
     margin: float,
     rank: int,
+    words: bool = True,
 ) -> dict[str, float]:
-    """The features of the candidate ``passage[start:end]`` (see ``FEATURES``).
+    """The features of the candidate ``passage[start:end]`` (see ``FEATURES``); without
+    ``words``, only those that need no tokenising (``margin``, ``passage_rank``).
 
     Example:
         >>> f = candidate_features("Who won the race?", "Ann won the race. Bob fell.", 0, 3,
@@ -82,6 +85,9 @@ def candidate_features(
         >>> f["question_in_passage"], f["answer_in_question"]
         (1.0, 0.0)
     """
+    scores = {"margin": margin, "passage_rank": math.log1p(rank)}
+    if not words:
+        return scores
     sentences = [
         (a, b) for a, b in sentence_spans(passage, 0, len(passage)) if a < end and start < b
     ]
@@ -89,8 +95,7 @@ def candidate_features(
     asked, held, near, said = tokenize([question, passage, around, passage[start:end]], _TERMS)
     asked_set = set(asked) - _QUESTION_WORDS
     return {
-        "margin": margin,
-        "passage_rank": math.log1p(rank),
+        **scores,
         "question_in_passage": _share(asked_set, set(held)),
         "question_in_sentence": _share(asked_set, set(near)),
         "answer_in_question": _share(set(said), asked_set),

@@ -70,9 +70,9 @@ class Judged:
     candidates: list[tuple[str, dict[str, float]]]
     golds: list[str]
 
-    def labels(self) -> list[bool]:
-        """Whether each candidate is a right answer (token F1 >= 0.5 with a gold answer)."""
-        return [bool(self.golds) and f1(t, self.golds) >= 0.5 for t, _ in self.candidates]
+    def best_is_right(self) -> bool:
+        """Whether the best-scored candidate is a right answer (token F1 >= 0.5 with a gold)."""
+        return bool(self.golds and self.candidates) and f1(self.candidates[0][0], self.golds) >= 0.5
 
 
 def read_closed(reader: Reader, examples: Sequence[QAExample]) -> list[Judged]:
@@ -134,7 +134,7 @@ def fit_calibration(
     """Weights of the features ``names``, fitted on each question's best-scored candidate (the
     one that is answered or not), and the threshold that maximises F1."""
     top = [j for j in judged if j.candidates]
-    rows, labels = [j.candidates[0][1] for j in top], [j.labels()[0] for j in top]
+    rows, labels = [j.candidates[0][1] for j in top], [j.best_is_right() for j in top]
     weights, bias = fit_weights(rows, labels, names)
     fitted = replace(base, weights=weights, bias=bias)
     best = [fitted.probability(j.candidates[0][1]) for j in top]

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ragnews.embedding import Precision, native_bf16
 from ragnews.errors import ReaderError
-from ragnews.reading.calibration import Calibration, candidate_features
+from ragnews.reading.calibration import WORD_FEATURES, Calibration, candidate_features
 from ragnews.reading.windows import Window, encode_windows, pad_batch
 
 DEFAULT_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
@@ -129,7 +129,12 @@ class Reader:
         """
         return [
             (span, self.calibration.probability(features))
-            for span, features in reading_features(question, contexts, reading)
+            for span, features in reading_features(
+                question,
+                contexts,
+                reading,
+                words=not WORD_FEATURES.isdisjoint(self.calibration.weights),
+            )
         ]
 
     def _logits(
@@ -168,7 +173,7 @@ def _calibration(path: Path) -> Calibration:
 
 
 def reading_features(
-    question: str, contexts: Sequence[str], reading: Reading
+    question: str, contexts: Sequence[str], reading: Reading, words: bool = True
 ) -> list[tuple[Span, dict[str, float]]]:
     """Each span of ``reading`` with its calibration features (contexts in retrieval order)."""
     return [
@@ -181,6 +186,7 @@ def reading_features(
                 span.end,
                 margin=span.score - reading.null_score,
                 rank=span.context,
+                words=words,
             ),
         )
         for span in reading.spans
