@@ -252,7 +252,9 @@ class Index:
         order = sorted(range(len(passages)), key=lambda i: _row_key(passages[i]))
         passages = [passages[i] for i in order]
         vectors = np.concatenate([old_vectors[keep], new_vectors])[order].astype(np.float32)
-        lexical = Lexical.build([p.text for p in passages], snap.lexical.settings)
+        lexical = Lexical.build(
+            _lexical_texts(passages, documents, snap.lexical.settings), snap.lexical.settings
+        )
         manifest = dict(snap.manifest)
         manifest["counts"] = {"documents": len(documents), "passages": len(passages)}
         manifest["updated"] = _now()
@@ -435,6 +437,15 @@ class Index:
         passage = self._snapshot.passages[row]
         title = self._snapshot.documents[passage.doc_id].title
         return Hit(passage, score, title, self.aliases(passage.doc_id))
+
+
+def _lexical_texts(
+    passages: list[Passage], documents: dict[str, Document], settings: LexicalSettings
+) -> list[str]:
+    """What BM25 reads of each passage: its text, after its article's title if ``titles``."""
+    if not settings.titles:
+        return [p.text for p in passages]
+    return [f"{documents[p.doc_id].title}\n{p.text}" for p in passages]
 
 
 def _row_key(passage: Passage) -> tuple[str, int, int]:

@@ -39,8 +39,13 @@ _METHODS = ("lucene", "robertson", "atire")  # bm25s's variants without a non-oc
 
 @dataclass(frozen=True)
 class LexicalSettings:
-    """How passages become terms and terms become scores; kept in the index's manifest."""
+    """How passages become terms and terms become scores; kept in the index's manifest.
 
+    ``titles``: a passage's terms include its article's title (a headline or an entity's name
+    says what every paragraph is about: BEIR dbpedia nDCG@10 0.332 -> 0.368).
+    """
+
+    titles: bool = True
     stopwords: str = "en"
     stemmer: str | None = "english"
     k1: float = 1.5

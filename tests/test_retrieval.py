@@ -114,7 +114,8 @@ def _scored(hits: list[Any]) -> list[tuple[tuple[str, int], float]]:
 
 def test_bm25_returns_only_passages_sharing_a_term(archive: Index) -> None:
     hits = archive.search("marathon runners", 10, "bm25")
-    assert [h.passage.doc_id for h in hits] == ["marathon-2024-09-08"] * 2
+    # Two paragraphs say "marathon" or "runners"; the third only through its article's title.
+    assert [h.passage.doc_id for h in hits] == ["marathon-2024-09-08"] * 3
     assert archive.search("zeppelin", 5, "bm25") == []
     assert archive.search("the of and", 5, "bm25") == []
 
@@ -231,6 +232,7 @@ def test_bm25_files_sit_beside_the_vectors_and_old_formats_are_refused(
     names = {p.name for p in version.iterdir()}
     assert {"vectors.faiss", "bm25.data.npy", "bm25.terms.json"} <= names
     assert archive.manifest["lexical"] == {
+        "titles": True,
         "stopwords": "en",
         "stemmer": "english",
         "k1": 1.5,
