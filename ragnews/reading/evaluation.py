@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ragnews.answering import CANDIDATES
 from ragnews.bench.metrics import answer_scores, f1
 from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
@@ -65,29 +64,20 @@ def test_examples(data: Path) -> list[QAExample]:
 
 @dataclass(frozen=True)
 class Judged:
-    """One question's candidates, read in one setting: (text, features) and the gold answers."""
+    """One question read in one setting: its best-scored span (text, features), if any, and
+    the gold answers. The best span is the one ``ask`` answers with or abstains on."""
 
-    candidates: list[tuple[str, dict[str, float]]]
+    best: tuple[str, dict[str, float]] | None
     golds: list[str]
 
     def best_is_right(self) -> bool:
-        """Whether the best-scored candidate is a right answer (token F1 >= 0.5 with a gold)."""
-        return bool(self.golds and self.candidates) and f1(self.candidates[0][0], self.golds) >= 0.5
+        """Whether the best span is a right answer (token F1 >= 0.5 with a gold answer)."""
+        return self.best is not None and bool(self.golds) and f1(self.best[0], self.golds) >= 0.5
 
 
 def read_closed(reader: Reader, examples: Sequence[QAExample]) -> list[Judged]:
     """Each question read from its own paragraph (the SQuAD 2.0 setting)."""
-    readings = reader.read_many([(e.question, [e.context]) for e in examples], top_n=CANDIDATES)
-    return [
-        Judged(
-            [
-                (e.context[s.start : s.end], f)
-                for s, f in reading_features(e.question, [e.context], r)
-            ],
-            _golds(e),
-        )
-        for e, r in zip(examples, readings, strict=True)
-    ]
+    return _judged(reader, examples, [[e.context] for e in examples])
 
 
 def read_open(reader: Reader, examples: Sequence[QAExample], k: int = 5) -> list[Judged]:
@@ -100,31 +90,31 @@ def read_open(reader: Reader, examples: Sequence[QAExample], k: int = 5) -> list
     with tempfile.TemporaryDirectory() as tmp:
         index = Index.build(documents, Path(tmp) / "index")
         all_hits = index.search_many([e.question for e in examples], k)
-    passages = [[h.passage.text for h in hits] for hits in all_hits]
+    return _judged(reader, examples, [[h.passage.text for h in hits] for hits in all_hits])
+
+
+def _judged(
+    reader: Reader, examples: Sequence[QAExample], passages: Sequence[Sequence[str]]
+) -> list[Judged]:
+    """Read each example's question from its ``passages``; keep the best span and its features."""
     readings = reader.read_many(
-        [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=CANDIDATES
+        [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=1
     )
-    return [
-        Judged(
-            [(p[s.context][s.start : s.end], f) for s, f in reading_features(e.question, p, r)],
-            _golds(e),
-        )
-        for e, p, r in zip(examples, passages, readings, strict=True)
-    ]
-
-
-def _golds(example: QAExample) -> list[str]:
-    return [a for _, a in example.answers]
+    judged = []
+    for e, p, r in zip(examples, passages, readings, strict=True):
+        spans = reading_features(e.question, p, r)  # at most one: top_n=1
+        best = [(p[span.context][span.start : span.end], f) for span, f in spans]
+        judged.append(Judged(best[0] if best else None, [a for _, a in e.answers]))
+    return judged
 
 
 def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) -> dict[str, float]:
-    """SQuAD 2.0 metrics when each question answers with its best-scored candidate, if that
-    candidate's probability reaches ``threshold`` (``-inf``: always answer)."""
+    """SQuAD 2.0 metrics when each question answers with its best-scored span, if that span's
+    probability reaches ``threshold`` (``-inf``: always answer)."""
     preds, golds = {}, {}
     for i, j in enumerate(judged):
-        text, features = j.candidates[0] if j.candidates else ("", {})
-        answer = text if j.candidates and calibration.probability(features) >= threshold else ""
-        preds[str(i)], golds[str(i)] = answer, j.golds
+        answered = j.best is not None and calibration.probability(j.best[1]) >= threshold
+        preds[str(i)], golds[str(i)] = (j.best[0] if j.best and answered else ""), j.golds
     return answer_scores(preds, golds)
 
 
@@ -133,11 +123,10 @@ def fit_calibration(
 ) -> Calibration:
     """Weights of the features ``names``, fitted on each question's best-scored candidate (the
     one that is answered or not), and the threshold that maximises F1."""
-    top = [j for j in judged if j.candidates]
-    rows, labels = [j.candidates[0][1] for j in top], [j.best_is_right() for j in top]
-    weights, bias = fit_weights(rows, labels, names)
+    rows = [(j.best[1], j.best_is_right()) for j in judged if j.best]
+    weights, bias = fit_weights([f for f, _ in rows], [y for _, y in rows], names)
     fitted = replace(base, weights=weights, bias=bias)
-    best = [fitted.probability(j.candidates[0][1]) for j in top]
+    best = [fitted.probability(f) for f, _ in rows]
     candidates = np.unique(np.concatenate([best, [0.0, 1.0 + 1e-9]]))
     f1s = [score(judged, fitted, float(t))["f1"] for t in candidates]
     return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
