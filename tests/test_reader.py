@@ -142,3 +142,27 @@ def test_sentence_deletion_negatives_keep_the_topic_but_lose_the_answer() -> Non
     assert negative.context == (
         "The delegation was due in Washington on Monday. The White House said it was perplexed."
     )
+
+
+def test_entity_swap_negatives_ask_about_an_entity_the_context_does_not_name() -> None:
+    import random
+
+    from ragnews.reading.squad import QAExample
+    from ragnews.reading.training import entity_swap_negatives
+
+    rafah = "Israel planned an attack on Rafah, in the south of Gaza."
+    galant = "Yoav Galant stayed in Washington for talks."
+    examples = [
+        QAExample("q1", "t", rafah, "What did Israel plan in Rafah?", ((0, "an attack"),)),
+        QAExample("q2", "t", galant, "Who stayed in Washington?", ((0, "Yoav Galant"),)),
+        QAExample("q3", "other", galant, "Who went to Paris?", ((0, "Yoav Galant"),)),
+    ]
+    negatives = entity_swap_negatives(examples, 3, random.Random(0))
+    by_id = {n.qid: n for n in negatives}
+    # Rafah and Washington are both places of article "t", each missing from the other's
+    # context; Paris has no other place of its article to swap with.
+    assert set(by_id) == {"q1-swap", "q2-swap"}
+    assert by_id["q1-swap"].question == "What did Israel plan in Washington?"
+    assert by_id["q2-swap"].question == "Who stayed in Rafah?"
+    assert by_id["q1-swap"].context == rafah and by_id["q2-swap"].context == galant
+    assert not any(n.answerable for n in negatives)

@@ -6,8 +6,10 @@ Train (the exact commands behind the shipped weights are in benchmarks/RESULTS.m
     python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
-``CALIBRATION_ARTICLES``, and negatives made by pairing SQuAD questions with another paragraph
-of the same article. The SQuAD 2.0 articles outside the CS224n file are never read here: they
+``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
+another paragraph of its article, with its paragraph minus the answer's sentences
+(``--deletions``), or with one of its named entities swapped for another of the article
+(``--swaps``). The SQuAD 2.0 articles outside the CS224n file are never read here: they
 are the held-out test set. Checkpoints (safetensors + JSON, no pickle) let a run resume.
 """
 
@@ -17,6 +19,7 @@ import argparse
 import json
 import math
 import random
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -30,6 +33,8 @@ from ragnews.embedding import DEFAULT_MODEL, resolve_model
 from ragnews.paragraphs import sentence_spans
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.windows import Window, encode_windows, pad_batch
+
+_NAMED = re.compile(r"[A-Z0-9]")  # a proper name or a number, not "today" or "each day"
 
 # CS224n SQuAD 2.0 articles kept out of training to calibrate the no-answer threshold.
 CALIBRATION_ARTICLES = ("Packet_switching", "Warsaw", "Force")
@@ -121,7 +126,60 @@ def sentence_deletion_negatives(
     return negatives
 
 
-def training_examples(data: Path, negatives: int, seed: int, deletions: int = 0) -> list[QAExample]:
+def entity_swap_negatives(
+    examples: list[QAExample], count: int, rng: random.Random
+) -> list[QAExample]:
+    """Questions with one named entity swapped for another of its article, absent from the context.
+
+    SQuAD 2.0's crowd workers made a fifth of its unanswerable questions this way ("entity
+    swap"): "Who canceled the delegation to Washington?" asked of a paragraph that names only
+    Paris. The new entity has the same spaCy label and comes from another question of the same
+    article, so the question stays on topic.
+
+    Example:
+        >>> import random
+        >>> q = QAExample("1", "T", "Ann won in Paris.", "Who won in Paris?", ((0, "Ann"),))
+        >>> r = QAExample("2", "T", "Bob lost in Rome.", "Who lost in Rome?", ((0, "Bob"),))
+        >>> sorted(n.question for n in entity_swap_negatives([q, r], 2, random.Random(0)))
+        ['Who lost in Paris?', 'Who won in Rome?']
+    """
+    from ragnews.quotes import MODEL  # spaCy is needed only when these negatives are asked for
+
+    import spacy
+
+    nlp = spacy.load(MODEL, disable=["parser", "lemmatizer", "attribute_ruler", "tagger"])
+    pool = [e for e in examples if e.answers]
+    chosen = rng.sample(pool, min(3 * count, len(pool)))
+    found: list[list[tuple[int, int, str]]] = []
+    by_article: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e, doc in zip(chosen, nlp.pipe([e.question for e in chosen], batch_size=512), strict=True):
+        found.append([(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents])
+        for ent in doc.ents:
+            by_article[(e.title, ent.label_)].add(ent.text)
+    negatives: list[QAExample] = []
+    for e, entities in zip(chosen, found, strict=True):
+        if not entities or len(negatives) >= count:
+            continue
+        start, end, label = rng.choice(entities)
+        held = e.context.lower()
+        was = e.question[start:end].lower()
+        options = sorted(
+            t
+            for t in by_article[(e.title, label)]
+            if _NAMED.search(t)  # "Paris", "1970": not "today", "each day"
+            and t.lower() not in held
+            and t.lower() not in e.question.lower()
+            and was not in t.lower()  # "Sumerian" -> "Sumerians" still asks the same
+        )
+        if options:
+            question = e.question[:start] + rng.choice(options) + e.question[end:]
+            negatives.append(QAExample(e.qid + "-swap", e.title, e.context, question, ()))
+    return negatives
+
+
+def training_examples(
+    data: Path, negatives: int, seed: int, deletions: int = 0, swaps: int = 0
+) -> list[QAExample]:
     """All training questions: qa-train, CS224n training articles, and made-up negatives."""
     rng = random.Random(seed)
     examples: list[QAExample] = []
@@ -137,6 +195,8 @@ def training_examples(data: Path, negatives: int, seed: int, deletions: int = 0)
     examples += paragraph_negatives(squad_v1 + cs224n, negatives, rng)
     if deletions:  # after the paragraph negatives, so that deletions=0 keeps the old plan
         examples += sentence_deletion_negatives(squad_v1, deletions, rng)
+    if swaps:
+        examples += entity_swap_negatives(squad_v1, swaps, rng)
     rng.shuffle(examples)
     return examples
 
@@ -223,6 +283,9 @@ def main() -> None:
         "--deletions", type=int, default=0, help="negatives made by deleting answer sentences"
     )
     ap.add_argument(
+        "--swaps", type=int, default=0, help="negatives made by swapping an entity of the question"
+    )
+    ap.add_argument(
         "--examples", type=int, default=66880, help="questions encoded into the batch plan"
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
@@ -243,7 +306,9 @@ def main() -> None:
     )
 
     t0 = time.time()
-    examples = training_examples(args.data, args.negatives, args.seed, args.deletions)
+    examples = training_examples(
+        args.data, args.negatives, args.seed, args.deletions, args.swaps
+    )
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
