@@ -143,9 +143,9 @@ def entity_swap_negatives(
         >>> sorted(n.question for n in entity_swap_negatives([q, r], 2, random.Random(0)))
         ['Who lost in Paris?', 'Who won in Rome?']
     """
-    from ragnews.quotes import MODEL  # spaCy is needed only when these negatives are asked for
-
     import spacy
+
+    from ragnews.quotes import MODEL  # spaCy is needed only when these negatives are asked for
 
     nlp = spacy.load(MODEL, disable=["parser", "lemmatizer", "attribute_ruler", "tagger"])
     pool = [e for e in examples if e.answers]
@@ -306,9 +306,7 @@ def main() -> None:
     )
 
     t0 = time.time()
-    examples = training_examples(
-        args.data, args.negatives, args.seed, args.deletions, args.swaps
-    )
+    examples = training_examples(args.data, args.negatives, args.seed, args.deletions, args.swaps)
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
