@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -166,3 +167,26 @@ def test_entity_swap_negatives_ask_about_an_entity_the_context_does_not_name() -
     assert by_id["q2-swap"].question == "Who stayed in Rafah?"
     assert by_id["q1-swap"].context == rafah and by_id["q2-swap"].context == galant
     assert not any(n.answerable for n in negatives)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=40),
+    seed=st.integers(0, 2**16),
+)
+def test_spans_are_whole_words_without_enclosing_punctuation(
+    tokenizer: PreTrainedTokenizerFast, words: list[str], seed: int
+) -> None:
+    from ragnews.reading.reader import _window_spans
+
+    context = " ".join(words)
+    (window, *_) = encode_windows(tokenizer, ["Who said it?"], [context], 128, 32)
+    rng = np.random.default_rng(seed)
+    starts, ends = rng.normal(size=(2, len(window.input_ids))).astype(np.float32)
+    spans = _window_spans(window, context, starts, ends, 0, 30, candidates=64)
+    assert spans or not context.strip("“”,.—")  # every word-bearing context has a span
+    for span in spans:
+        text = context[span.start : span.end]
+        assert span.start == 0 or not context[span.start - 1].isalnum() or not text[0].isalnum()
+        assert span.end == len(context) or not context[span.end].isalnum()
+        assert text[0] not in "“”,.—" and text[-1] not in "“”,.—"

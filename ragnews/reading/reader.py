@@ -114,7 +114,9 @@ class Reader:
         for w, window in enumerate(windows):
             item, ctx = owners[window.pair]
             nulls[item] = min(nulls[item], float(starts[w][0] + ends[w][0]))
-            spans[item] += _window_spans(window, starts[w], ends[w], ctx, cal.max_answer_tokens)
+            spans[item] += _window_spans(
+                window, contexts[window.pair], starts[w], ends[w], ctx, cal.max_answer_tokens
+            )
         return [
             Reading(tuple(_best_distinct(s, top_n)), null if null != math.inf else 0.0)
             for s, null in zip(spans, nulls, strict=True)
@@ -193,28 +195,40 @@ def reading_features(
     ]
 
 
+_EDGES = "\"'“”‘’«»„()[]{},.;:!?—–-"  # punctuation a span may hold inside, not at its ends
+
+
 def _window_spans(
     window: Window,
+    text: str,
     starts: npt.NDArray[np.float32],
     ends: npt.NDArray[np.float32],
     context: int,
     max_tokens: int,
     candidates: int = 20,
 ) -> list[Span]:
-    """Valid spans (start <= end, at most ``max_tokens`` long, inside the context) of a window."""
-    inside = np.array([o is not None for o in window.offsets])
+    """Valid spans of a window: inside the context, start <= end, at most ``max_tokens``
+    long, made of whole words (never starting or ending inside a word's pieces), and not
+    starting or ending on a quotation mark or other enclosing punctuation."""
+    words = window.words
+    inside = np.array(
+        [o is not None and text[o[0] : o[1]].strip(_EDGES) != "" for o in window.offsets]
+    )
     if not inside.any():
         return []
-    s_scores = np.where(inside, starts, -np.inf)
-    e_scores = np.where(inside, ends, -np.inf)
+    before, after = [None, *words[:-1]], [*words[1:], None]
+    first = inside & np.array([w != b for w, b in zip(words, before, strict=True)])
+    last = inside & np.array([w != a for w, a in zip(words, after, strict=True)])
+    s_scores = np.where(first, starts, -np.inf)
+    e_scores = np.where(last, ends, -np.inf)
     top_s = np.argsort(-s_scores)[:candidates]
     top_e = np.argsort(-e_scores)[:candidates]
     spans = []
     for s in top_s:
-        if not inside[s]:
+        if not first[s]:
             continue
         for e in top_e:
-            if not inside[e] or e < s or e - s + 1 > max_tokens:
+            if not last[e] or e < s or e - s + 1 > max_tokens:
                 continue
             start_off, end_off = window.offsets[s], window.offsets[e]
             assert start_off is not None and end_off is not None

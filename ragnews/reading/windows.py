@@ -19,12 +19,14 @@ MAX_QUESTION_TOKENS = 64
 
 @dataclass(frozen=True)
 class Window:
-    """One model input; ``offsets[i]`` is ``None`` for tokens outside the context."""
+    """One model input; ``offsets[i]`` and ``words[i]`` are ``None`` for tokens outside the
+    context. ``words[i]`` numbers the context's words: the pieces of one word share it."""
 
     pair: int
     input_ids: list[int]
     token_type_ids: list[int]
     offsets: list[tuple[int, int] | None]
+    words: list[int | None]
 
 
 def encode_windows(
@@ -56,6 +58,10 @@ def encode_windows(
             (int(o[0]), int(o[1])) if sid == 1 else None
             for o, sid in zip(enc["offset_mapping"][w], sequence_ids, strict=True)
         ]
+        words = [
+            word if sid == 1 else None
+            for word, sid in zip(enc.word_ids(w), sequence_ids, strict=True)
+        ]
         token_types = enc["token_type_ids"][w] if "token_type_ids" in enc else [0] * len(offsets)
         windows.append(
             Window(
@@ -63,6 +69,7 @@ def encode_windows(
                 input_ids=list(enc["input_ids"][w]),
                 token_type_ids=list(token_types),
                 offsets=offsets,
+                words=words,
             )
         )
     return windows
