@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -159,6 +160,27 @@ def convex(weight: float, normalise: str) -> Fuse:
     return fuse
 
 
+def separation(ranking: Scored, depth: int = 10) -> float:
+    """How far the top score stands out: (top - mean of the next ones) / their spread."""
+    scores = np.array([score for _, score in ranking[:depth]], dtype=np.float64)
+    if len(scores) < 3 or scores.std() == 0:
+        return 0.0
+    return float((scores[0] - scores[1:].mean()) / scores.std())
+
+
+def adaptive(weight: float) -> Fuse:
+    """z-scores with a per-question BM25 weight: ``weight`` moved by the square root of how
+    much more BM25's top hit stands out than dense's (odds ``w / (1 - w)`` times that)."""
+
+    def fuse(lists: dict[str, Scored]) -> Scored:
+        dense, bm25 = separation(lists["dense"]), separation(lists["bm25"])
+        odds = weight / (1 - weight) * (math.sqrt(bm25 / dense) if dense > 0 else 1.0)
+        w = odds / (1 + odds)
+        return score_fusion([lists["dense"], lists["bm25"]], [1 - w, w])
+
+    return fuse
+
+
 def variants() -> dict[str, Fuse]:
     """Every variant to compare, by name; ``w`` is the BM25 ranking's weight, dense's 1 - w."""
     out: dict[str, Fuse] = {
@@ -177,6 +199,8 @@ def variants() -> dict[str, Fuse]:
         out[f"theoretical w={w}"] = convex(w, "theoretical")
     for w in weights:
         out[f"absolute w={w}"] = convex(w, "absolute")
+    for w in weights:
+        out[f"adaptive w={w}"] = adaptive(w)
     return out
 
 
