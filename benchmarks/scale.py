@@ -79,7 +79,8 @@ def mixture(count: int, seed: int) -> Vectors:
 
 
 def _unit(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+    unit: npt.NDArray[np.float64] = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    return unit
 
 
 def rss_mib() -> float:

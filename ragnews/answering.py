@@ -17,6 +17,7 @@ import functools
 from collections.abc import Sequence
 
 from ragnews.bench.metrics import normalize_answer
+from ragnews.errors import SearchError
 from ragnews.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
 from ragnews.records import Answer, Citation, Hit, Result
@@ -31,9 +32,16 @@ def default_reader() -> Reader | None:
     return Reader.load() if (DEFAULT_READER / "config.json").is_file() else None
 
 
-def ask(index: Index, question: str, k: int = 5, reader: Reader | None = None) -> Result:
+def ask(
+    index: Index,
+    question: str,
+    k: int = 5,
+    reader: Reader | None = None,
+    *,
+    min_confidence: float | None = None,
+) -> Result:
     """The passages that ground ``question`` and the answers read from them."""
-    return ask_many(index, [question], k, reader)[0]
+    return ask_many(index, [question], k, reader, min_confidence=min_confidence)[0]
 
 
 def ask_many(
@@ -49,12 +57,16 @@ def ask_many(
     until: str | None = None,
     weights: tuple[float, float] = DEFAULT_WEIGHTS,
     fusion: str = "score",
+    min_confidence: float | None = None,
 ) -> list[Result]:
     """``ask`` for several questions, with the models loaded once; ``top_n`` answers each.
 
     ``mode``, ``source``, ``since``, ``until``, ``weights`` and ``fusion`` choose the passages
-    as in ``Index.search``.
+    as in ``Index.search``. An answer needs a confidence of at least ``min_confidence``
+    (default: the reader's calibrated threshold); 0 always answers with the best spans.
     """
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise SearchError(f"min_confidence must be between 0 and 1, not {min_confidence}")
     reader = reader or default_reader()
     all_hits = index.search_many(
         questions, k, mode, source=source, since=since, until=until, weights=weights, fusion=fusion
@@ -67,7 +79,7 @@ def ask_many(
     )
     results = []
     for question, hits, reading in zip(questions, all_hits, readings, strict=True):
-        answers = attribute(index, question, hits, reading, reader, top_n)
+        answers = attribute(index, question, hits, reading, reader, top_n, min_confidence)
         results.append(Result(question, not answers, tuple(answers), tuple(hits)))
     return results
 
@@ -79,15 +91,18 @@ def attribute(
     reading: Reading,
     reader: Reader,
     top_n: int,
+    min_confidence: float | None = None,
 ) -> list[Answer]:
     """Answers, best score first, merged by text, each pinned to its article and speaker.
 
-    The list stops at the first span below the threshold: when the best one is, it is empty.
+    The list stops at the first span below ``min_confidence`` (default: the reader's
+    threshold): when the best one is, it is empty.
     """
+    threshold = reader.calibration.threshold if min_confidence is None else min_confidence
     answers: dict[str, Answer] = {}
     judged = reader.judge(question, [h.passage.text for h in hits], reading)
     for span, probability in judged:
-        if probability < reader.calibration.threshold:
+        if probability < threshold:
             break
         passage = hits[span.context].passage
         doc = index.documents[passage.doc_id]

@@ -93,6 +93,16 @@ def ask_command(
         Path | None,
         typer.Option("--reader", help="A local extractive-QA checkpoint (default: ragnews's)."),
     ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            min=0.0,
+            max=1.0,
+            help="Answer only at this confidence or above (default: the reader's calibrated "
+            "threshold); 0 always gives the best spans.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the articles, with the paragraphs that ground it."""
     _quiet_models()
@@ -123,6 +133,7 @@ def ask_command(
             until=until,
             weights=weights,
             fusion=fusion,
+            min_confidence=min_confidence,
         )
         if questions is not None:
             for result in results:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ragnews import Document, Embedder, Index
+from ragnews import Document, Embedder, Index, SearchError
 from ragnews.answering import ask, ask_many, default_reader
 from ragnews.reading.reader import Reader
 
@@ -60,6 +60,23 @@ def test_same_answer_from_several_passages_appears_once(index: Index, reader: Re
     assert len(texts) == len(set(texts))
 
 
+def test_min_confidence_trades_answers_for_abstentions(index: Index, reader: Reader) -> None:
+    question = "Who won the 2022 World Cup final?"
+    assert ask(index, question, reader=reader).abstained  # below the calibrated threshold
+    forced = ask(index, question, reader=reader, min_confidence=0.0)
+    assert not forced.abstained
+    assert forced.answers[0].score < reader.calibration.threshold
+    assert [a.score for a in forced.answers] == sorted(
+        (a.score for a in forced.answers), reverse=True
+    )
+    sure = ask(index, "Which southern city is Israel planning to attack?", reader=reader)
+    assert not sure.abstained
+    best = sure.answers[0].score
+    assert ask(index, sure.question, reader=reader, min_confidence=best + 1e-6).abstained
+    with pytest.raises(SearchError, match="between 0 and 1"):
+        ask(index, question, reader=reader, min_confidence=1.5)
+
+
 QUESTION_WORDS = st.sampled_from(["Who", "What", "Where", "When", "Why", "How many"])
 TOPICS = st.sampled_from(
     [
@@ -82,7 +99,9 @@ TOPICS = st.sampled_from(
 def test_every_answer_offset_indexes_the_article(
     index: Index, reader: Reader, word: str, topic: str, k: int
 ) -> None:
-    [result] = ask_many(index, [f"{word} {topic}?"], k=k, reader=reader)
+    # min_confidence 0 answers every question, so every span the reader finds is checked
+    [result] = ask_many(index, [f"{word} {topic}?"], k=k, reader=reader, min_confidence=0.0)
+    assert result.answers
     for answer in result.answers:
         doc = index.documents[answer.citation.doc_id]
         assert doc.text[answer.citation.start : answer.citation.end] == answer.text

@@ -60,7 +60,7 @@ def test_passages_are_exact_slices_within_the_limit(
     doc = Document(id="d", title="t", text=text)
     passages = chunk_document(doc, ChunkSettings(max_tokens, max(overlap, 0), min_tokens))
     encoding = cl100k()
-    covered = set()
+    covered: set[int] = set()
     for p in passages:
         assert doc.text[p.start : p.end] == p.text
         assert p.text == p.text.strip() and p.text

@@ -52,6 +52,15 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
     again = runner.invoke(app, ["ask", "Who is Martin Indyk?", "--json"])
     assert again.exit_code == 0
     assert (tmp_path / cli_module.DEMO_INDEX / "CURRENT").read_text() == version
+    forced = runner.invoke(
+        app, ["ask", "Who won the World Cup?", "--json", "--min-confidence", "0"]
+    )
+    assert forced.exit_code == 0, forced.output
+    best = json.loads(forced.stdout)["answers"][0]
+    assert not json.loads(forced.stdout)["abstained"]
+    assert article[best["start"] : best["end"]] == best["text"]
+    refused = runner.invoke(app, ["ask", "Who is Martin Indyk?", "--min-confidence", "2"])
+    assert refused.exit_code == 2
 
 
 def test_index_then_batch_questions_in_order(

@@ -70,7 +70,7 @@ BM25 = [("c", 14.0), ("d", 8.0), ("a", 2.0)]  # BM25 scores, another scale: mean
 def _z(score: float, scores: list[float]) -> float:
     mean = sum(scores) / len(scores)
     spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
-    return (score - mean) / spread
+    return float((score - mean) / spread)
 
 
 def test_fused_scores_are_weighted_sums_of_z_scores() -> None:

@@ -37,7 +37,10 @@ WORDS = [
 
 @pytest.fixture(scope="module")
 def tokenizer() -> PreTrainedTokenizerFast:
-    return PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
+    loaded: PreTrainedTokenizerFast = PreTrainedTokenizerFast.from_pretrained(
+        resolve_model("all-MiniLM-L6-v2")
+    )
+    return loaded
 
 
 def save_tiny_reader(path: Path) -> Path:

@@ -93,9 +93,8 @@ def test_hybrid_fuses_the_dense_and_bm25_rankings(archive: Index) -> None:
     bm25 = archive.search(POWER, 50, "bm25")
     by_score = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])[:5]
     top = archive.search(POWER, 5, "hybrid")
-    assert [(_ids([h])[0], h.score) for h in top] == [
-        (key, pytest.approx(score)) for key, score in by_score
-    ]
+    assert [_ids([h])[0] for h in top] == [key for key, _ in by_score]
+    assert [h.score for h in top] == pytest.approx([score for _, score in by_score])
     rrf = archive.search(POWER, 5, "hybrid", weights=(1.0, 1.0), fusion="rrf")
     for hit in rrf:
         key = (hit.passage.doc_id, hit.passage.start)

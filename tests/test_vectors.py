@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from ragnews import Document, Embedder, Index, VectorSettings
-from ragnews.vectors import all_vectors, build_vectors, describe, search_vectors
+from ragnews.vectors import Kind, Vectors, all_vectors, build_vectors, describe, search_vectors
 
 DIMENSION = 384
 
@@ -20,7 +20,8 @@ def clustered(count: int, seed: int) -> npt.NDArray[np.float32]:
     centres = np.random.default_rng(0).standard_normal((60, DIMENSION))
     draw = np.random.default_rng(seed)
     x = centres[draw.integers(0, 60, count)] + draw.standard_normal((count, DIMENSION)) * 0.06
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: Vectors = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +96,11 @@ def test_filtered_searches_return_k_allowed_rows(
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
 def test_an_index_keeps_its_vector_type_across_reopen_and_updates(
-    tmp_path: Path, archive_docs: list[Document], embedder: Embedder, kind: str
+    tmp_path: Path, archive_docs: list[Document], embedder: Embedder, kind: Kind
 ) -> None:
     fp32 = Embedder(embedder.name, embedder.model, bf16=False)  # bf16 vectors move with batches
     path = tmp_path / kind
-    index = Index.build(archive_docs[:5], path, embedder=fp32, vectors=VectorSettings(kind))  # type: ignore[arg-type]
+    index = Index.build(archive_docs[:5], path, embedder=fp32, vectors=VectorSettings(kind))
     assert index.manifest["vectors"]["built"]["type"] == kind  # type: ignore[index]
     index.add(archive_docs[5:])
     index.delete([archive_docs[0].id])
@@ -108,7 +109,7 @@ def test_an_index_keeps_its_vector_type_across_reopen_and_updates(
     assert describe(reopened._snapshot.vectors)["type"] == kind
     rebuilt = Index.build(
         archive_docs[1:], tmp_path / "rebuilt", embedder=fp32, vectors=VectorSettings(kind)
-    )  # type: ignore[arg-type]
+    )
     assert reopened.passages == rebuilt.passages
     vectors = all_vectors(reopened._snapshot.vectors)
     assert np.allclose(vectors, all_vectors(rebuilt._snapshot.vectors), atol=1e-5)
@@ -116,9 +117,9 @@ def test_an_index_keeps_its_vector_type_across_reopen_and_updates(
     top = reopened.search(question, 3, "dense")
     assert top[0].passage.doc_id == "storm-2024-05-20"
     if kind == "ivf":  # the same vectors give the same IVF index, so the same answers
-        for filters in ({}, {"source": "Coastal Herald"}, {"until": "2024-05-20"}):
-            got = reopened.search(question, 5, "hybrid", **filters)
-            want = rebuilt.search(question, 5, "hybrid", **filters)
+        for source, until in ((None, None), ("Coastal Herald", None), (None, "2024-05-20")):
+            got = reopened.search(question, 5, "hybrid", source=source, until=until)
+            want = rebuilt.search(question, 5, "hybrid", source=source, until=until)
             assert [h.passage for h in got] == [h.passage for h in want]
     herald = [
         p for p in reopened.passages if reopened.documents[p.doc_id].source == "Coastal Herald"
