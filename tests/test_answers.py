@@ -41,7 +41,7 @@ def test_answer_is_pinned_to_article_paragraph_and_offsets(index: Index, reader:
 
 
 def test_quoted_answer_names_its_speaker(index: Index, reader: Reader) -> None:
-    question = "How did Indyk describe Netanyahu's cancellation of other talks?"
+    question = "How did Martin Indyk describe Netanyahu's cancellation of the talks?"  # README's
     best = ask(index, question, reader=reader).answers[0]
     assert best.text == "totally staged"
     assert best.quote and best.speaker == "Martin Indyk"
