@@ -187,7 +187,7 @@ def test_spans_are_whole_words_without_enclosing_punctuation(
     rng = np.random.default_rng(seed)
     starts, ends = rng.normal(size=(2, len(window.input_ids))).astype(np.float32)
     spans = _window_spans(window, context, starts, ends, 0, 30, candidates=64)
-    assert spans or not context.strip("“”,.—")  # every word-bearing context has a span
+    assert spans or not any(c.isalnum() for c in context)  # words give at least one span
     for span in spans:
         text = context[span.start : span.end]
         assert span.start == 0 or not context[span.start - 1].isalnum() or not text[0].isalnum()
