@@ -7,7 +7,9 @@ Sky_(United_Kingdom), Victoria_(Australia) from the vinace subset), never used f
 Each set is read twice: "closed", each question on its own paragraph (SQuAD 2.0's setting),
 and "open", as ``ask`` reads it, from the top 5 passages retrieved among all the set's
 paragraphs. The weights of the chosen ``calibration.FEATURES`` (``--features``; the margin
-alone by default) and the threshold are fitted on both readings of the calibration set.
+alone by default) and the threshold are fitted on both readings of the calibration set together
+with a news-style calibration set (``--news``: questions written on 8 articles that are neither
+training data nor the demo), the threshold maximising the mean of the two sets' F1.
 
     python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 """
@@ -22,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +33,9 @@ from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.training import CALIBRATION_ARTICLES
+
+if TYPE_CHECKING:
+    from ragnews.records import Document
 
 
 def calibration_examples(data: Path) -> list[QAExample]:
@@ -82,13 +88,41 @@ def read_closed(reader: Reader, examples: Sequence[QAExample]) -> list[Judged]:
 
 def read_open(reader: Reader, examples: Sequence[QAExample], k: int = 5) -> list[Judged]:
     """Each question asked as ``ask`` does: top ``k`` passages retrieved from all paragraphs."""
-    from ragnews.index import Index
     from ragnews.records import Document
 
     contexts = list(dict.fromkeys(e.context for e in examples))
     documents = [Document(id=f"p{i}", title="", text=c) for i, c in enumerate(contexts)]
+    return _read_retrieved(reader, documents, examples, k)
+
+
+def news_examples(path: Path) -> tuple[list[Document], list[QAExample]]:
+    """The articles and questions of a ragnews question file (the news calibration set)."""
+    from ragnews.bench.datasets import load_jsonl
+    from ragnews.records import Document
+
+    question_set = load_jsonl(path)
+    documents = [Document(id=d.id, title=d.title, text=d.text) for d in question_set.documents]
+    examples = [
+        QAExample(q.id, "", "", q.text, tuple((-1, a) for a in q.answers))
+        for q in question_set.questions
+    ]
+    return documents, examples
+
+
+def read_news(reader: Reader, path: Path, k: int = 5) -> list[Judged]:
+    """The news calibration set's questions asked as ``ask`` does, over its own articles."""
+    documents, examples = news_examples(path)
+    return _read_retrieved(reader, documents, examples, k)
+
+
+def _read_retrieved(
+    reader: Reader, documents: Sequence[Document], examples: Sequence[QAExample], k: int
+) -> list[Judged]:
+    """Index ``documents``, retrieve ``k`` passages per question as ``ask`` does, read them."""
+    from ragnews.index import Index
+
     with tempfile.TemporaryDirectory() as tmp:
-        index = Index.build(documents, Path(tmp) / "index")
+        index = Index.build(list(documents), Path(tmp) / "index")
         all_hits = index.search_many([e.question for e in examples], k)
     return _judged(reader, examples, [[h.passage.text for h in hits] for hits in all_hits])
 
@@ -119,16 +153,17 @@ def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) 
 
 
 def fit_calibration(
-    judged: Sequence[Judged], base: Calibration, names: Sequence[str] = ("margin",)
+    groups: Sequence[Sequence[Judged]], base: Calibration, names: Sequence[str] = ("margin",)
 ) -> Calibration:
     """Weights of the features ``names``, fitted on each question's best-scored candidate (the
-    one that is answered or not), and the threshold that maximises F1."""
-    rows = [(j.best[1], j.best_is_right()) for j in judged if j.best]
+    one that is answered or not) in all ``groups``, and the threshold that maximises the groups'
+    mean F1: each group (SQuAD 2.0, news) counts the same, however many questions it holds."""
+    rows = [(j.best[1], j.best_is_right()) for group in groups for j in group if j.best]
     weights, bias = fit_weights([f for f, _ in rows], [y for _, y in rows], names)
     fitted = replace(base, weights=weights, bias=bias)
     best = [fitted.probability(f) for f, _ in rows]
     candidates = np.unique(np.concatenate([best, [0.0, 1.0 + 1e-9]]))
-    f1s = [score(judged, fitted, float(t))["f1"] for t in candidates]
+    f1s = [np.mean([score(g, fitted, float(t))["f1"] for g in groups]) for t in candidates]
     return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
 
 
@@ -150,6 +185,12 @@ def main() -> None:
     ap.add_argument("--checkpoint", type=Path, help="training checkpoint to export first")
     ap.add_argument("--out", type=Path, required=True, help="reader folder (written or read)")
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument(
+        "--news",
+        type=Path,
+        default=Path("benchmarks/news-calibration/questions.jsonl"),
+        help="news-style calibration questions (ragnews JSONL with its articles)",
+    )
     ap.add_argument("--limit", type=int, default=0, help="first N questions of each set (quick)")
     ap.add_argument(
         "--features", nargs="+", choices=FEATURES, default=["margin"], help="what to fit on"
@@ -168,14 +209,15 @@ def main() -> None:
         for name, examples in sets.items()
         for setting, reader_fn in (("closed", read_closed), ("open", read_open))
     }
+    news = read_news(reader, args.news)
     seconds = time.perf_counter() - t0
-    calibration = fit_calibration(
-        read["calibration", "closed"] + read["calibration", "open"], base, args.features
-    )
+    squad = read["calibration", "closed"] + read["calibration", "open"]
+    calibration = fit_calibration([squad, news], base, args.features)
     metrics: dict[str, object] = {
         f"{name}_{setting}": score(judged, calibration, calibration.threshold)
         for (name, setting), judged in read.items()
     }
+    metrics["news_calibration"] = score(news, calibration, calibration.threshold)
     for setting in ("closed", "open"):
         always = score(read["test", setting], calibration, -math.inf)
         metrics[f"test_{setting}_always_answer"] = always

@@ -1,0 +1,46 @@
+"""Fitting the reader's calibration: the news calibration set and the threshold over groups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ragnews.reading.calibration import Calibration
+from ragnews.reading.evaluation import Judged, fit_calibration, news_examples
+
+ROOT = Path(__file__).resolve().parent.parent
+NEWS = ROOT / "benchmarks" / "news-calibration" / "questions.jsonl"
+QUOTES = ROOT / "tests" / "fixtures" / "demo_quotes.json"  # the demo article's speakers
+
+
+def judged(margin: float, answer: str, golds: list[str]) -> Judged:
+    return Judged((answer, {"margin": margin}), golds)
+
+
+def test_each_group_counts_the_same_however_many_questions_it_holds() -> None:
+    # SQuAD-like: 20 unanswerable at margin 3, 20 right at margin 6: best cut between 3 and 6.
+    squad = [judged(3.0, "Paris", []) for _ in range(20)]
+    squad += [judged(6.0, "Paris", ["Paris"]) for _ in range(20)]
+    # News-like: 4 right answers at margin 2, which only a cut below 2 answers.
+    news = [judged(2.0, "Okafor", ["Okafor"]) for _ in range(4)]
+
+    pooled = fit_calibration([squad + news], Calibration())
+    grouped = fit_calibration([squad, news], Calibration())
+
+    assert pooled.probability({"margin": 2.0}) < pooled.threshold  # 40/44 right: news is lost
+    assert grouped.probability({"margin": 2.0}) >= grouped.threshold  # mean F1 75 beats 50
+
+
+def test_the_news_calibration_set_holds_its_answers_and_stays_apart_from_the_demo() -> None:
+    documents, examples = news_examples(NEWS)
+    texts = {d.id: d.text for d in documents}
+    records = [json.loads(line) for line in NEWS.read_text().splitlines()[1:]]
+
+    assert len(documents) == 8 and len(examples) == len(records) == 96
+    assert sum(not e.answerable for e in examples) >= 20  # on-topic questions it cannot answer
+    for record, example in zip(records, examples, strict=True):
+        assert all(answer in texts[record["doc_id"]] for _, answer in example.answers)
+    demo_names = {"Netanyahu", "Israel", "Gaza", "Hamas"} | {
+        q["speaker"].split()[-1] for q in json.loads(QUOTES.read_text())
+    }
+    assert not demo_names & set(" ".join(texts.values()).replace(",", " ").split())
