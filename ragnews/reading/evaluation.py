@@ -96,7 +96,8 @@ def read_open(reader: Reader, examples: Sequence[QAExample], k: int = 5) -> list
 
 
 def news_examples(path: Path) -> tuple[list[Document], list[QAExample]]:
-    """The articles and questions of a ragnews question file (the news calibration set)."""
+    """The articles and questions of a ragnews question file (the news calibration set); the
+    answers carry no offset (-1), as the file gives answer texts, not positions."""
     from ragnews.bench.datasets import load_jsonl
     from ragnews.records import Document
 
