@@ -101,21 +101,24 @@ def attribute(
     threshold): when the best one is, it is empty.
     """
     threshold = reader.calibration.threshold if min_confidence is None else min_confidence
+    located = []  # each span's article, offsets in it, and the quotation holding it
+    for span in reading.spans:
+        passage = hits[span.context].passage
+        start, end = passage.start + span.start, passage.start + span.end
+        quote = next((q for q in index.quotes(passage.doc_id) if q.holds(start, end)), None)
+        located.append((index.documents[passage.doc_id], start, end, quote))
+    speakers = [quote.speaker if quote else None for *_, quote in located]
     answers: dict[str, Answer] = {}
-    judged = reader.judge(question, [h.passage.text for h in hits], reading)
-    for span, probability in judged:
+    judged = reader.judge(question, [h.passage.text for h in hits], reading, speakers)
+    for (_, probability), (doc, start, end, quote) in zip(judged, located, strict=True):
         if probability < threshold:
             break
-        passage = hits[span.context].passage
-        doc = index.documents[passage.doc_id]
-        start, end = passage.start + span.start, passage.start + span.end
         text = doc.text[start:end]
         key = normalize_answer(text) or text
         if key in answers:
             continue  # the same answer from another passage: the best-scored one stands
         paragraph = doc.paragraph_of(start)
         p_start, p_end = doc.paragraph_spans[paragraph - 1]
-        quote = next((q for q in index.quotes(doc.id) if q.start <= start and end <= q.end), None)
         answers[key] = Answer(
             text=text,
             score=probability,

@@ -51,6 +51,15 @@ class Quote:
     end: int
     speaker: str | None
 
+    def holds(self, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` lies inside this quotation.
+
+        Example:
+            >>> Quote(10, 30, "Jane Roe").holds(12, 20), Quote(10, 30, None).holds(5, 20)
+            (True, False)
+        """
+        return self.start <= start and end <= self.end
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -46,7 +46,7 @@ def test_fit_recovers_a_known_logistic_model_on_raw_features() -> None:
     rng = np.random.default_rng(0)
     n = 4000
     x = rng.normal(size=(n, len(FEATURES))) * np.arange(1, len(FEATURES) + 1) + 3.0
-    true = np.array([1.2, -0.8, 2.0, 0.0, -1.5]) / np.arange(1, len(FEATURES) + 1)
+    true = np.array([1.2, -0.8, 2.0, 0.0, -1.5, 0.9]) / np.arange(1, len(FEATURES) + 1)
     z = x @ true - 1.0 - (x @ true).mean()
     y = rng.random(n) < 1 / (1 + np.exp(-z))
     rows = [dict(zip(FEATURES, r.tolist(), strict=True)) for r in x]
@@ -75,4 +75,26 @@ def test_a_calibration_that_is_not_ours_is_a_clear_error(tmp_path: Path) -> None
 def test_without_words_only_the_scores_are_computed() -> None:
     start = PASSAGE.index("Critics")
     plain = candidate_features("Who?", PASSAGE, start, start + 7, margin=-2.0, rank=2, words=False)
-    assert plain == {"margin": -2.0, "passage_rank": pytest.approx(math.log(3))}
+    assert plain == {
+        "margin": -2.0,
+        "passage_rank": pytest.approx(math.log(3)),
+        "speaker_named": 0.0,
+    }
+
+
+def test_a_span_in_a_quotation_of_the_speaker_the_question_names_is_marked() -> None:
+    text = "These are “important talks,” said Martin Indyk, a former U.S. ambassador."
+    start = text.index("important talks")
+
+    def named(question: str, speaker: str | None) -> float:
+        return candidate_features(
+            question, text, start, start + 15, margin=0.0, rank=0, speaker=speaker, words=False
+        )["speaker_named"]
+
+    assert named("What did Martin Indyk call the talks?", "Martin Indyk") == 1.0
+    assert named("How did Indyk's statement describe the talks?", "Martin Indyk") == 1.0
+    assert named("What did the former ambassador call the talks?", "Martin Indyk") == 0.0
+    assert named("What did Martin Indyk call the talks?", "Ben Gvir") == 0.0  # someone else's
+    assert named("What did Martin Indyk call the talks?", None) == 0.0  # not in a quotation
+    assert named("What did Kurtzer say?", "Daniel C. Kurtzer") == 1.0
+    assert named("What did C. say?", "Daniel C. Kurtzer") == 0.0  # an initial names no one

@@ -1,14 +1,16 @@
 """Decide which candidate answers are right: a logistic model fitted on held-out articles.
 
 Each candidate span has features: the reader's margin over "no answer", the rank of the
-passage it came from, and how many of the question's words the passage and the span's
-sentence hold (SQuAD 2.0's unanswerable questions are mostly on topic but ask about something
-the text does not say). A logistic model over some of them gives the probability that the span
-is a right answer; ``ask`` abstains when the best-scored span falls below ``threshold``.
-``ragnews.reading.evaluation`` fits both on SQuAD 2.0 articles that training never saw, read
-alone and as ``ask`` reads them (top passages retrieved from all the articles' paragraphs).
-The shipped calibration uses the margin alone: the other features measured no better on
-held-out SQuAD and worse on the demo questions (``benchmarks/RESULTS.md``).
+passage it came from, how many of the question's words the passage and the span's sentence
+hold (SQuAD 2.0's unanswerable questions are mostly on topic but ask about something the text
+does not say), and whether the span sits in a quotation whose speaker the question names
+("What did Indyk call the talks?" answered from Indyk's own words). A logistic model over some
+of them gives the probability that the span is a right answer; ``ask`` abstains when the
+best-scored span falls below ``threshold``. ``ragnews.reading.evaluation`` fits both on SQuAD
+2.0 articles that training never saw, read alone and as ``ask`` reads them (top passages
+retrieved from all the articles' paragraphs), and on a news-style calibration set. The shipped
+calibration uses the margin and the named speaker: the word-overlap features measured no
+better on held-out SQuAD and worse on the demo questions (``benchmarks/RESULTS.md``).
 
 Example:
     >>> cal = Calibration(weights={"margin": 1.0}, bias=-2.0, threshold=0.5)
@@ -19,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +38,13 @@ FEATURES = (
     "question_in_passage",  # share of the question's terms found in the passage
     "question_in_sentence",  # share of the question's terms found around the span
     "answer_in_question",  # share of the span's terms that the question already says
+    "speaker_named",  # 1 when the span sits in a quotation whose speaker the question names
 )
 
-WORD_FEATURES = frozenset(FEATURES[2:])  # the ones that need the texts' terms
+WORD_FEATURES = frozenset(FEATURES[2:5])  # the ones that need the texts' terms
 _TERMS = LexicalSettings()  # lowercase, English stopwords out, Snowball-stemmed: as BM25 sees
+_CAPITALISED = re.compile(r"[A-Z][\w'’.-]*")  # a name's words, as a question writes them
+_POSSESSIVE = re.compile(r"['’]s$|\.$")
 _QUESTION_WORDS = frozenset(
     {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 )
@@ -74,10 +80,12 @@ def candidate_features(
     *,
     margin: float,
     rank: int,
+    speaker: str | None = None,
     words: bool = True,
 ) -> dict[str, float]:
-    """The features of the candidate ``passage[start:end]`` (see ``FEATURES``); without
-    ``words``, only those that need no tokenising (``margin``, ``passage_rank``).
+    """The features of the candidate ``passage[start:end]`` (see ``FEATURES``), ``speaker``
+    being the speaker of the quotation that holds it, if any; without ``words``, only those
+    that need no tokenising (``margin``, ``passage_rank``, ``speaker_named``).
 
     Example:
         >>> f = candidate_features("Who won the race?", "Ann won the race. Bob fell.", 0, 3,
@@ -85,7 +93,11 @@ def candidate_features(
         >>> f["question_in_passage"], f["answer_in_question"]
         (1.0, 0.0)
     """
-    scores = {"margin": margin, "passage_rank": math.log1p(rank)}
+    scores = {
+        "margin": margin,
+        "passage_rank": math.log1p(rank),
+        "speaker_named": float(speaker_named(question, speaker)),
+    }
     if not words:
         return scores
     sentences = [
@@ -100,6 +112,22 @@ def candidate_features(
         "question_in_sentence": _share(asked_set, set(near)),
         "answer_in_question": _share(set(said), asked_set),
     }
+
+
+def speaker_named(question: str, speaker: str | None) -> bool:
+    """Whether ``question`` names ``speaker``: a word of the name (initials aside) written
+    capitalised in the question, a possessive ``'s`` ignored.
+
+    Example:
+        >>> speaker_named("What did Indyk's aide say?", "Martin Indyk")
+        True
+        >>> speaker_named("What did he say?", "Martin Indyk"), speaker_named("Who?", None)
+        (False, False)
+    """
+    if not speaker:
+        return False
+    asked = {_POSSESSIVE.sub("", word) for word in _CAPITALISED.findall(question)}
+    return any(part in asked for part in speaker.split() if len(part.rstrip(".")) > 1)
 
 
 def _share(terms: set[str], among: set[str]) -> float:

@@ -6,10 +6,11 @@ the CS224n file (the hf500 questions on other articles, and Southern_California,
 Sky_(United_Kingdom), Victoria_(Australia) from the vinace subset), never used for either.
 Each set is read twice: "closed", each question on its own paragraph (SQuAD 2.0's setting),
 and "open", as ``ask`` reads it, from the top 5 passages retrieved among all the set's
-paragraphs. The weights of the chosen ``calibration.FEATURES`` (``--features``; the margin
-alone by default) and the threshold are fitted on both readings of the calibration set together
-with a news-style calibration set (``--news``: questions written on 8 articles that are neither
-training data nor the demo), the threshold maximising the mean of the two sets' F1.
+paragraphs. The weights of the chosen ``calibration.FEATURES`` (``--features``; by default the
+margin and whether the span sits in a quotation whose speaker the question names) and the
+threshold are fitted on both readings of the calibration set together with a news-style
+calibration set (``--news``: questions written on 8 articles that are neither training data
+nor the demo), the threshold maximising the mean of the two sets' F1.
 
     python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 """
@@ -33,9 +34,10 @@ from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.training import CALIBRATION_ARTICLES
+from ragnews.records import Quote
 
 if TYPE_CHECKING:
-    from ragnews.records import Document
+    from ragnews.records import Document, Hit
 
 
 def calibration_examples(data: Path) -> list[QAExample]:
@@ -83,7 +85,13 @@ class Judged:
 
 def read_closed(reader: Reader, examples: Sequence[QAExample]) -> list[Judged]:
     """Each question read from its own paragraph (the SQuAD 2.0 setting)."""
-    return _judged(reader, examples, [[e.context] for e in examples])
+    from ragnews.quotes import find_quotes, load_nlp
+
+    nlp = load_nlp()
+    quotes = {c: find_quotes(c, nlp) for c in dict.fromkeys(e.context for e in examples)}
+    return _judged(
+        reader, examples, [[e.context] for e in examples], [[quotes[e.context]] for e in examples]
+    )
 
 
 def read_open(reader: Reader, examples: Sequence[QAExample], k: int = 5) -> list[Judged]:
@@ -125,19 +133,40 @@ def _read_retrieved(
     with tempfile.TemporaryDirectory() as tmp:
         index = Index.build(list(documents), Path(tmp) / "index")
         all_hits = index.search_many([e.question for e in examples], k)
-    return _judged(reader, examples, [[h.passage.text for h in hits] for hits in all_hits])
+        quotes = [
+            [_passage_quotes(index.quotes(h.passage.doc_id), h) for h in hits] for hits in all_hits
+        ]
+    return _judged(reader, examples, [[h.passage.text for h in hits] for hits in all_hits], quotes)
+
+
+def _passage_quotes(quotes: Sequence[Quote], hit: Hit) -> list[Quote]:
+    """An article's quotations that reach into the hit's passage, in the passage's offsets."""
+    p = hit.passage
+    return [
+        Quote(max(q.start, p.start) - p.start, min(q.end, p.end) - p.start, q.speaker)
+        for q in quotes
+        if q.start < p.end and p.start < q.end
+    ]
 
 
 def _judged(
-    reader: Reader, examples: Sequence[QAExample], passages: Sequence[Sequence[str]]
+    reader: Reader,
+    examples: Sequence[QAExample],
+    passages: Sequence[Sequence[str]],
+    quotes: Sequence[Sequence[Sequence[Quote]]],
 ) -> list[Judged]:
-    """Read each example's question from its ``passages``; keep the best span and its features."""
+    """Read each example's question from its ``passages`` (with each passage's quotations, in
+    its own offsets); keep the best span and its features."""
     readings = reader.read_many(
         [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=1
     )
     judged = []
-    for e, p, r in zip(examples, passages, readings, strict=True):
-        spans = reading_features(e.question, p, r)  # at most one: top_n=1
+    for e, p, q, r in zip(examples, passages, quotes, readings, strict=True):
+        speakers = [
+            next((x.speaker for x in q[span.context] if x.holds(span.start, span.end)), None)
+            for span in r.spans
+        ]
+        spans = reading_features(e.question, p, r, speakers)  # at most one: top_n=1
         best = [(p[span.context][span.start : span.end], f) for span, f in spans]
         judged.append(Judged(best[0] if best else None, [a for _, a in e.answers]))
     return judged
@@ -194,7 +223,11 @@ def main() -> None:
     )
     ap.add_argument("--limit", type=int, default=0, help="first N questions of each set (quick)")
     ap.add_argument(
-        "--features", nargs="+", choices=FEATURES, default=["margin"], help="what to fit on"
+        "--features",
+        nargs="+",
+        choices=FEATURES,
+        default=["margin", "speaker_named"],
+        help="what to fit on",
     )
     args = ap.parse_args()
     if args.checkpoint:

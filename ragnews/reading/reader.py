@@ -123,11 +123,16 @@ class Reader:
         ]
 
     def judge(
-        self, question: str, contexts: Sequence[str], reading: Reading
+        self,
+        question: str,
+        contexts: Sequence[str],
+        reading: Reading,
+        speakers: Sequence[str | None] | None = None,
     ) -> list[tuple[Span, float]]:
         """The spans of ``reading``, best score first, with the probability that each is right.
 
-        ``contexts`` are the passages ``reading`` was read from, in retrieval order.
+        ``contexts`` are the passages ``reading`` was read from, in retrieval order;
+        ``speakers``, one per span of ``reading``, who said the quotation holding it (or None).
         """
         return [
             (span, self.calibration.probability(features))
@@ -135,6 +140,7 @@ class Reader:
                 question,
                 contexts,
                 reading,
+                speakers,
                 words=not WORD_FEATURES.isdisjoint(self.calibration.weights),
             )
         ]
@@ -175,9 +181,15 @@ def _calibration(path: Path) -> Calibration:
 
 
 def reading_features(
-    question: str, contexts: Sequence[str], reading: Reading, words: bool = True
+    question: str,
+    contexts: Sequence[str],
+    reading: Reading,
+    speakers: Sequence[str | None] | None = None,
+    words: bool = True,
 ) -> list[tuple[Span, dict[str, float]]]:
-    """Each span of ``reading`` with its calibration features (contexts in retrieval order)."""
+    """Each span of ``reading`` with its calibration features (contexts in retrieval order;
+    ``speakers``: who said the quotation holding each span, None where no quotation does)."""
+    said = speakers if speakers is not None else [None] * len(reading.spans)
     return [
         (
             span,
@@ -188,10 +200,11 @@ def reading_features(
                 span.end,
                 margin=span.score - reading.null_score,
                 rank=span.context,
+                speaker=speaker,
                 words=words,
             ),
         )
-        for span in reading.spans
+        for span, speaker in zip(reading.spans, said, strict=True)
     ]
 
 
