@@ -22,7 +22,7 @@ from ragnews.bench.metrics import normalize_answer
 from ragnews.errors import SearchError
 from ragnews.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
-from ragnews.records import Answer, Citation, Hit, Result
+from ragnews.records import Answer, Citation, Hit, Result, quote_holding
 from ragnews.retrieval import DEFAULT_MODE, DEFAULT_WEIGHTS
 
 CANDIDATES = 10  # spans judged per question, over all its passages
@@ -105,7 +105,7 @@ def attribute(
     for span in reading.spans:
         passage = hits[span.context].passage
         start, end = passage.start + span.start, passage.start + span.end
-        quote = next((q for q in index.quotes(passage.doc_id) if q.holds(start, end)), None)
+        quote = quote_holding(index.quotes(passage.doc_id), start, end)
         located.append((index.documents[passage.doc_id], start, end, quote))
     speakers = [quote.speaker if quote else None for *_, quote in located]
     answers: dict[str, Answer] = {}

@@ -7,6 +7,7 @@ Every offset is a character offset into ``Document.text``: ``text[start:end]`` i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -51,14 +52,16 @@ class Quote:
     end: int
     speaker: str | None
 
-    def holds(self, start: int, end: int) -> bool:
-        """Whether ``text[start:end]`` lies inside this quotation.
 
-        Example:
-            >>> Quote(10, 30, "Jane Roe").holds(12, 20), Quote(10, 30, None).holds(5, 20)
-            (True, False)
-        """
-        return self.start <= start and end <= self.end
+def quote_holding(quotes: Iterable[Quote], start: int, end: int) -> Quote | None:
+    """The first of ``quotes`` that ``text[start:end]`` lies inside, if any.
+
+    Example:
+        >>> quotes = [Quote(0, 5, None), Quote(10, 30, "Jane Roe")]
+        >>> quote_holding(quotes, 12, 20), quote_holding(quotes, 4, 12)
+        (Quote(start=10, end=30, speaker='Jane Roe'), None)
+    """
+    return next((q for q in quotes if q.start <= start and end <= q.end), None)
 
 
 @dataclass(frozen=True)

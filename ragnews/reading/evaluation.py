@@ -34,7 +34,7 @@ from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.training import CALIBRATION_ARTICLES
-from ragnews.records import Quote
+from ragnews.records import Quote, quote_holding
 
 if TYPE_CHECKING:
     from ragnews.records import Document, Hit
@@ -162,10 +162,8 @@ def _judged(
     )
     judged = []
     for e, p, q, r in zip(examples, passages, quotes, readings, strict=True):
-        speakers = [
-            next((x.speaker for x in q[span.context] if x.holds(span.start, span.end)), None)
-            for span in r.spans
-        ]
+        held = [quote_holding(q[span.context], span.start, span.end) for span in r.spans]
+        speakers = [quote.speaker if quote else None for quote in held]
         spans = reading_features(e.question, p, r, speakers)  # at most one: top_n=1
         best = [(p[span.context][span.start : span.end], f) for span, f in spans]
         judged.append(Judged(best[0] if best else None, [a for _, a in e.answers]))
