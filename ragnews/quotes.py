@@ -2,10 +2,12 @@
 
 A small scanner pairs the quote marks (curly, straight and ``''``; apostrophes such as
 ``Netanyahu's`` are left alone). spaCy's parse names the speaker: the subject of the speech verb
-(said, added, asked, ...) that governs the quote or stands in its sentence; "he"/"she" is the
-latest speaker of this paragraph or the one before, and a surname ("Mr. Miller") is the first
-full name the article gives ("Aaron David Miller"). A quote with no speech verb of its own
-continues the previous quote of the same or previous paragraph.
+(said, added, asked, ...) that governs the quote or stands in its sentence, or the person put
+beside that subject ("the club's lawyer, Tom Brandt, said"); "he"/"she" is the latest speaker
+of its paragraph, else the latest person named there, else the same in the paragraph before;
+and a surname ("Mr. Miller") is the first full name the article gives ("Aaron David Miller").
+A quote with no speech verb of its own continues the previous quote of the same or previous
+paragraph.
 
 Example:
     >>> text = "“We are ready,” said Jane Roe, a senator.\\n“Soon.”\\nMs. Roe called it “a start.”"
@@ -210,11 +212,13 @@ def _is_speech(token: Token) -> bool:
 
 
 def _name_span(token: Token) -> Span | None:
-    """The name a subject token stands in: its PERSON entity, else its run of proper nouns."""
+    """The name a subject token stands in: its PERSON entity, else its run of proper nouns,
+    else the person it is put beside ("Corvane's chief executive, Harriet Okonjo, said")."""
     if token.ent_type_ == "PERSON":
         return next(e for e in token.doc.ents if e.start <= token.i < e.end)
     if token.pos_ != "PROPN" or token.ent_type_ in ("GPE", "NORP", "LOC", "FAC"):
-        return None
+        beside = [c for c in token.children if c.dep_ == "appos" and c.ent_type_ == "PERSON"]
+        return _name_span(beside[0]) if beside and token.pos_ in ("NOUN", "NUM") else None
     start = token.i
     while (
         start and token.doc[start - 1].pos_ == "PROPN" and token.doc[start - 1].dep_ == "compound"
@@ -269,11 +273,13 @@ class _Article:
 
     def _mention(self, number: int, token: Token) -> None:
         speaking = _is_speech(token.head)
+        span = _name_span(token)
         if token.lower_ in _PRONOUNS:
-            near = [m for m in self.mentions if m[0] >= number - 1]
+            here = [m for m in self.mentions if m[0] == number]
+            near = here or [m for m in self.mentions if m[0] == number - 1]
             name = next((n for _, n, s in reversed(near) if s), near[-1][1] if near else None)
-        elif speaking or token.ent_type_ == "PERSON":
-            name = self._full(_clean(_name_span(token)))
+        elif speaking or (span is not None and span.label_ == "PERSON"):
+            name = self._full(_clean(span))
         else:
             return
         if name:

@@ -94,6 +94,23 @@ def test_pronoun_is_the_latest_speaker(nlp: Language) -> None:
     assert pairs(text, nlp) == [("She has no plan,", "John Smith")]
 
 
+def test_the_person_put_beside_a_job_title_is_the_speaker(nlp: Language) -> None:
+    text = "“Prices will fall,” the bakery's owner, Clara Mendes, said on Friday."
+    assert pairs(text, nlp) == [("Prices will fall,", "Clara Mendes")]
+
+
+def test_pronoun_prefers_the_person_of_its_own_paragraph(nlp: Language) -> None:
+    text = (
+        "“We will appeal,” said Tom Brandt, the club's lawyer.\n"
+        "The striker's agent, Paul Hendry, said he had been paid only his fee. "
+        "“I have nothing to hide,” he said."
+    )
+    assert pairs(text, nlp) == [
+        ("We will appeal,", "Tom Brandt"),
+        ("I have nothing to hide,", "Paul Hendry"),
+    ]
+
+
 def test_surname_and_title_resolve_to_the_full_name(nlp: Language) -> None:
     text = (
         "Aaron David Miller, a former diplomat, spoke on Tuesday.\n"
