@@ -41,7 +41,8 @@ FEATURES = (
     "speaker_named",  # 1 when the span sits in a quotation whose speaker the question names
 )
 
-WORD_FEATURES = frozenset(FEATURES[2:5])  # the ones that need the texts' terms
+# the ones that need the texts' terms
+WORD_FEATURES = frozenset({"question_in_passage", "question_in_sentence", "answer_in_question"})
 _TERMS = LexicalSettings()  # lowercase, English stopwords out, Snowball-stemmed: as BM25 sees
 _CAPITALISED = re.compile(r"[A-Z][\w'’.-]*")  # a name's words, as a question writes them
 _POSSESSIVE = re.compile(r"['’]s$|\.$")
