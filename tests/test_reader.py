@@ -172,6 +172,32 @@ def test_entity_swap_negatives_ask_about_an_entity_the_context_does_not_name() -
     assert not any(n.answerable for n in negatives)
 
 
+
+def test_antonym_negatives_turn_a_contrast_word_the_context_does_not_hold() -> None:
+    import random
+
+    from ragnews.reading.squad import QAExample
+    from ragnews.reading.training import antonym_negatives
+
+    oslo = "Oslo is the largest city of Norway."
+    both = "Oslo is the largest city and Tromso the smallest one."
+    examples = [
+        QAExample("q1", "t", oslo, "What is the largest city of Norway?", ((0, "Oslo"),)),
+        QAExample("q2", "t", both, "What is the largest city?", ((0, "Oslo"),)),
+        QAExample("q3", "t", oslo, "How long did the first visit last?", ((0, "Oslo"),)),
+        QAExample("q4", "t", oslo, "Where does the king live?", ((0, "Oslo"),)),
+    ]
+    negatives = antonym_negatives(examples, 4, random.Random(0))
+    # q2's paragraph names the smallest city too, q4 has no contrast word, and q3's "last"
+    # is the verb at the end: only its "first" may turn
+    by_id = {n.qid: n.question for n in negatives}
+    assert by_id == {
+        "q1-anto": "What is the smallest city of Norway?",
+        "q3-anto": "How long did the last visit last?",
+    }
+    assert not any(n.answerable for n in negatives)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=40),

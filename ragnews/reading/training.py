@@ -8,9 +8,10 @@ Train (the exact commands behind the shipped weights are in benchmarks/RESULTS.m
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
 ``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
 another paragraph of its article, with its paragraph minus the answer's sentences
-(``--deletions``), or with one of its named entities swapped for another of the article
-(``--swaps``). The SQuAD 2.0 articles outside the CS224n file are never read here: they
-are the held-out test set. Checkpoints (safetensors + JSON, no pickle) let a run resume.
+(``--deletions``), with one of its named entities swapped for another of the article
+(``--swaps``), or with a contrast word turned around (``--antonyms``). The SQuAD 2.0
+articles outside the CS224n file are never read here: they are the held-out test set.
+Checkpoints (safetensors + JSON, no pickle) let a run resume.
 """
 
 from __future__ import annotations
@@ -35,6 +36,49 @@ from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.windows import Window, encode_windows, pad_batch
 
 _NAMED = re.compile(r"[A-Z0-9]")  # a proper name or a number, not "today" or "each day"
+
+# Word pairs for antonym negatives, both ways: the commonest contrasts of SQuAD questions.
+_ANTONYM_PAIRS = (
+    ("first", "last"),
+    ("largest", "smallest"),
+    ("biggest", "smallest"),
+    ("highest", "lowest"),
+    ("most", "least"),
+    ("earliest", "latest"),
+    ("oldest", "newest"),
+    ("longest", "shortest"),
+    ("best", "worst"),
+    ("maximum", "minimum"),
+    ("increase", "decrease"),
+    ("increased", "decreased"),
+    ("north", "south"),
+    ("east", "west"),
+    ("northern", "southern"),
+    ("eastern", "western"),
+    ("larger", "smaller"),
+    ("higher", "lower"),
+    ("older", "younger"),
+    ("earlier", "later"),
+    ("longer", "shorter"),
+    ("better", "worse"),
+    ("began", "ended"),
+    ("won", "lost"),
+    ("positive", "negative"),
+    ("major", "minor"),
+    ("internal", "external"),
+    ("private", "public"),
+    ("legal", "illegal"),
+    ("strong", "weak"),
+    ("success", "failure"),
+    ("successful", "unsuccessful"),
+    ("male", "female"),
+    ("ancient", "modern"),
+    ("inside", "outside"),
+    ("top", "bottom"),
+    ("rich", "poor"),
+)
+_ANTONYMS = {a: b for a, b in _ANTONYM_PAIRS} | {b: a for a, b in _ANTONYM_PAIRS}
+_ANTONYM_WORD = re.compile(r"\b(" + "|".join(sorted(_ANTONYMS, key=len, reverse=True)) + r")\b")
 
 # CS224n SQuAD 2.0 articles kept out of training to calibrate the no-answer threshold.
 CALIBRATION_ARTICLES = ("Packet_switching", "Warsaw", "Force")
@@ -177,8 +221,41 @@ def entity_swap_negatives(
     return negatives
 
 
+def antonym_negatives(examples: list[QAExample], count: int, rng: random.Random) -> list[QAExample]:
+    """Questions with one contrast word turned around, the new word absent from the context.
+
+    SQuAD 2.0's crowd workers made a fifth of its unanswerable questions with an antonym
+    ("What was the largest city?" -> "What was the smallest city?"). The question keeps its
+    topic and its words; only a paragraph that never says "smallest" is paired with it.
+
+    Example:
+        >>> import random
+        >>> q = QAExample("1", "T", "Oslo is the largest city.", "What is the largest city?",
+        ...               ((0, "Oslo"),))
+        >>> [n.question for n in antonym_negatives([q], 1, random.Random(0))]
+        ['What is the smallest city?']
+    """
+    pool = [e for e in examples if e.answers and _ANTONYM_WORD.search(e.question)]
+    negatives: list[QAExample] = []
+    for e in rng.sample(pool, len(pool)):
+        if len(negatives) >= count:
+            break
+        words = [
+            m for m in _ANTONYM_WORD.finditer(e.question) if e.question[m.end() :].strip("?. ")
+        ]
+        if not words:
+            continue  # "How long did it last?": a verb at the end, not a contrast
+        match = rng.choice(words)
+        opposite = _ANTONYMS[match.group(1)]
+        if re.search(rf"\b{opposite}\b", e.context, re.IGNORECASE):
+            continue  # the paragraph may answer the turned question too
+        question = e.question[: match.start()] + opposite + e.question[match.end() :]
+        negatives.append(QAExample(e.qid + "-anto", e.title, e.context, question, ()))
+    return negatives
+
+
 def training_examples(
-    data: Path, negatives: int, seed: int, deletions: int = 0, swaps: int = 0
+    data: Path, negatives: int, seed: int, deletions: int = 0, swaps: int = 0, antonyms: int = 0
 ) -> list[QAExample]:
     """All training questions: qa-train, CS224n training articles, and made-up negatives."""
     rng = random.Random(seed)
@@ -197,6 +274,8 @@ def training_examples(
         examples += sentence_deletion_negatives(squad_v1, deletions, rng)
     if swaps:
         examples += entity_swap_negatives(squad_v1, swaps, rng)
+    if antonyms:
+        examples += antonym_negatives(squad_v1, antonyms, rng)
     rng.shuffle(examples)
     return examples
 
@@ -286,6 +365,9 @@ def main() -> None:
         "--swaps", type=int, default=0, help="negatives made by swapping an entity of the question"
     )
     ap.add_argument(
+        "--antonyms", type=int, default=0, help="negatives made by turning a contrast word around"
+    )
+    ap.add_argument(
         "--examples", type=int, default=66880, help="questions encoded into the batch plan"
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
@@ -306,7 +388,9 @@ def main() -> None:
     )
 
     t0 = time.time()
-    examples = training_examples(args.data, args.negatives, args.seed, args.deletions, args.swaps)
+    examples = training_examples(
+        args.data, args.negatives, args.seed, args.deletions, args.swaps, args.antonyms
+    )
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
