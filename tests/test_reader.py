@@ -172,7 +172,6 @@ def test_entity_swap_negatives_ask_about_an_entity_the_context_does_not_name() -
     assert not any(n.answerable for n in negatives)
 
 
-
 def test_antonym_negatives_turn_a_contrast_word_the_context_does_not_hold() -> None:
     import random
 
