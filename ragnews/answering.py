@@ -22,7 +22,7 @@ from ragnews.bench.metrics import normalize_answer
 from ragnews.errors import SearchError
 from ragnews.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
-from ragnews.records import Answer, Citation, Hit, Result, quote_holding
+from ragnews.records import Answer, Citation, Hit, Result, quote_holding, quoted_phrase
 from ragnews.retrieval import DEFAULT_MODE, DEFAULT_WEIGHTS
 
 CANDIDATES = 10  # spans judged per question, over all its passages
@@ -95,7 +95,8 @@ def attribute(
     top_n: int,
     min_confidence: float | None = None,
 ) -> list[Answer]:
-    """Answers, best score first, merged by text, each pinned to its article and speaker.
+    """Answers, best score first, merged by text, each pinned to its article and speaker (a
+    span inside a short quotation answers with the whole of it: ``quoted_phrase``).
 
     The list stops at the first span below ``min_confidence`` (default: the reader's
     threshold): when the best one is, it is empty.
@@ -106,7 +107,8 @@ def attribute(
         passage = hits[span.context].passage
         start, end = passage.start + span.start, passage.start + span.end
         quote = quote_holding(index.quotes(passage.doc_id), start, end)
-        located.append((index.documents[passage.doc_id], start, end, quote))
+        doc = index.documents[passage.doc_id]
+        located.append((doc, *quoted_phrase(doc.text, quote, start, end), quote))
     speakers = [quote.speaker if quote else None for *_, quote in located]
     answers: dict[str, Answer] = {}
     judged = reader.judge(question, [h.passage.text for h in hits], reading, speakers)

@@ -64,6 +64,31 @@ def quote_holding(quotes: Iterable[Quote], start: int, end: int) -> Quote | None
     return next((q for q in quotes if q.start <= start and end <= q.end), None)
 
 
+SHORT_QUOTE_WORDS = 3  # a quotation this short is one phrase, quoted whole
+
+
+def quoted_phrase(text: str, quote: Quote | None, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` widened to the whole of ``quote`` when that quotation is a short
+    phrase (at most ``SHORT_QUOTE_WORDS`` words, its closing punctuation left out).
+
+    News quotes a phrase as a unit: an answer that cuts it ("staged" of "totally staged")
+    misquotes the speaker. Spans outside a quotation, or in a longer one, stay as they are.
+
+    Example:
+        >>> text = 'He called it "totally staged," and left.'
+        >>> quoted_phrase(text, Quote(14, 29, "Indyk"), 22, 28)
+        (14, 28)
+        >>> quoted_phrase(text, None, 22, 28)
+        (22, 28)
+    """
+    if quote is None:
+        return start, end
+    phrase = text[quote.start : quote.end].rstrip(",.;:!? ")
+    if len(phrase.split()) > SHORT_QUOTE_WORDS:
+        return start, end
+    return min(start, quote.start), max(end, quote.start + len(phrase))
+
+
 @dataclass(frozen=True)
 class Passage:
     """A piece of one document that the index embeds; ``paragraphs`` are 1-based."""

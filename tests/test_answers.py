@@ -48,6 +48,15 @@ def test_quoted_answer_names_its_speaker(index: Index, reader: Reader) -> None:
     assert best.citation.paragraph == 5
 
 
+def test_an_answer_inside_a_short_quotation_quotes_it_whole(index: Index, reader: Reader) -> None:
+    result = ask(index, "What did Martin Indyk call the talks?", reader=reader, min_confidence=0)
+    best = result.answers[0]
+    # the reader's best span may be "important" alone: the quotation is “important talks,”
+    assert best.text == "important talks"
+    assert best.quote and best.speaker == "Martin Indyk"
+    assert "important" not in [a.text for a in result.answers]  # merged into the whole phrase
+
+
 def test_unanswerable_question_abstains_but_shows_passages(index: Index, reader: Reader) -> None:
     result = ask(index, "Who won the 2022 World Cup final?", reader=reader)
     assert result.abstained and result.answers == ()

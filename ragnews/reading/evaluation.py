@@ -34,7 +34,7 @@ from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
 from ragnews.reading.squad import QAExample, load_squad
 from ragnews.reading.training import CALIBRATION_ARTICLES
-from ragnews.records import Quote, quote_holding
+from ragnews.records import Quote, quote_holding, quoted_phrase
 
 if TYPE_CHECKING:
     from ragnews.records import Document, Hit
@@ -156,7 +156,7 @@ def _judged(
     quotes: Sequence[Sequence[Sequence[Quote]]],
 ) -> list[Judged]:
     """Read each example's question from its ``passages`` (with each passage's quotations, in
-    its own offsets); keep the best span and its features."""
+    its own offsets); keep the best span, as ``ask`` answers it, and its features."""
     readings = reader.read_many(
         [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=1
     )
@@ -164,9 +164,13 @@ def _judged(
     for e, p, q, r in zip(examples, passages, quotes, readings, strict=True):
         held = [quote_holding(q[span.context], span.start, span.end) for span in r.spans]
         speakers = [quote.speaker if quote else None for quote in held]
-        spans = reading_features(e.question, p, r, speakers)  # at most one: top_n=1
-        best = [(p[span.context][span.start : span.end], f) for span, f in spans]
-        judged.append(Judged(best[0] if best else None, [a for _, a in e.answers]))
+        best = None
+        if r.spans:  # at most one: top_n=1
+            (span, features), quote = reading_features(e.question, p, r, speakers)[0], held[0]
+            text = p[span.context]
+            start, end = quoted_phrase(text, quote, span.start, span.end)
+            best = (text[start:end], features)
+        judged.append(Judged(best, [a for _, a in e.answers]))
     return judged
 
 
