@@ -21,13 +21,15 @@ PASSAGE = (
 
 def features(question: str, answer: str, rank: int = 0) -> dict[str, float]:
     start = PASSAGE.index(answer)
-    return candidate_features(question, PASSAGE, start, start + len(answer), margin=1.5, rank=rank)
+    return candidate_features(
+        question, PASSAGE, start, start + len(answer), margin=1.5, no_answer=0.5, rank=rank
+    )
 
 
 def test_features_measure_what_the_question_shares_with_the_text() -> None:
     asked = features("Who canceled the delegation to Washington?", "Prime Minister Netanyahu")
     assert set(asked) == set(FEATURES)
-    assert asked["margin"] == 1.5
+    assert asked["margin"] == 1.5 and asked["no_answer"] == 0.5
     assert asked["passage_rank"] == 0.0
     assert asked["question_in_passage"] == 1.0  # cancel, deleg, washington: stems match
     assert asked["question_in_sentence"] == 1.0
@@ -46,7 +48,7 @@ def test_fit_recovers_a_known_logistic_model_on_raw_features() -> None:
     rng = np.random.default_rng(0)
     n = 4000
     x = rng.normal(size=(n, len(FEATURES))) * np.arange(1, len(FEATURES) + 1) + 3.0
-    true = np.array([1.2, -0.8, 2.0, 0.0, -1.5, 0.9]) / np.arange(1, len(FEATURES) + 1)
+    true = np.array([1.2, -0.6, -0.8, 2.0, 0.0, -1.5, 0.9]) / np.arange(1, len(FEATURES) + 1)
     z = x @ true - 1.0 - (x @ true).mean()
     y = rng.random(n) < 1 / (1 + np.exp(-z))
     rows = [dict(zip(FEATURES, r.tolist(), strict=True)) for r in x]
@@ -74,9 +76,12 @@ def test_a_calibration_that_is_not_ours_is_a_clear_error(tmp_path: Path) -> None
 
 def test_without_words_only_the_scores_are_computed() -> None:
     start = PASSAGE.index("Critics")
-    plain = candidate_features("Who?", PASSAGE, start, start + 7, margin=-2.0, rank=2, words=False)
+    plain = candidate_features(
+        "Who?", PASSAGE, start, start + 7, margin=-2.0, no_answer=1.0, rank=2, words=False
+    )
     assert plain == {
         "margin": -2.0,
+        "no_answer": 1.0,
         "passage_rank": pytest.approx(math.log(3)),
         "speaker_named": 0.0,
     }
@@ -88,7 +93,15 @@ def test_a_span_in_a_quotation_of_the_speaker_the_question_names_is_marked() -> 
 
     def named(question: str, speaker: str | None) -> float:
         return candidate_features(
-            question, text, start, start + 15, margin=0.0, rank=0, speaker=speaker, words=False
+            question,
+            text,
+            start,
+            start + 15,
+            margin=0.0,
+            no_answer=0.0,
+            rank=0,
+            speaker=speaker,
+            words=False,
         )["speaker_named"]
 
     assert named("What did Martin Indyk call the talks?", "Martin Indyk") == 1.0

@@ -1,16 +1,17 @@
 """Decide which candidate answers are right: a logistic model fitted on held-out articles.
 
-Each candidate span has features: the reader's margin over "no answer", the rank of the
-passage it came from, how many of the question's words the passage and the span's sentence
-hold (SQuAD 2.0's unanswerable questions are mostly on topic but ask about something the text
-does not say), and whether the span sits in a quotation whose speaker the question names
-("What did Indyk call the talks?" answered from Indyk's own words). A logistic model over some
-of them gives the probability that the span is a right answer; ``ask`` abstains when the
-best-scored span falls below ``threshold``. ``ragnews.reading.evaluation`` fits both on SQuAD
-2.0 articles that training never saw, read alone and as ``ask`` reads them (top passages
-retrieved from all the articles' paragraphs), and on a news-style calibration set. The shipped
-calibration uses the margin and the named speaker: the word-overlap features measured no
-better on held-out SQuAD and worse on the demo questions (``benchmarks/RESULTS.md``).
+Each candidate span has features: the reader's margin over "no answer" and its no-answer score
+itself, the rank of the passage it came from, how many of the question's words the passage and
+the span's sentence hold (SQuAD 2.0's unanswerable questions are mostly on topic but ask about
+something the text does not say), and whether the span sits in a quotation whose speaker the
+question names ("What did Indyk call the talks?" answered from Indyk's own words). A logistic
+model over some of them gives the probability that the span is a right answer; ``ask``
+abstains when the best-scored span falls below ``threshold``. ``ragnews.reading.evaluation``
+fits both on SQuAD 2.0 articles that training never saw, read alone and as ``ask`` reads them
+(top passages retrieved from all the articles' paragraphs), and on a news-style calibration
+set. The shipped calibration uses the margin and the named speaker: the word-overlap features
+and the no-answer score measured no better on held-out SQuAD, or not better on the demo
+questions with every set of weights (``benchmarks/RESULTS.md``).
 
 Example:
     >>> cal = Calibration(weights={"margin": 1.0}, bias=-2.0, threshold=0.5)
@@ -34,6 +35,7 @@ from ragnews.paragraphs import sentence_spans
 
 FEATURES = (
     "margin",  # span score minus the best no-answer score of the question's windows
+    "no_answer",  # that no-answer score itself: how sure the reader is the text says nothing
     "passage_rank",  # log(1 + rank) of the passage among the retrieved ones (0 = first)
     "question_in_passage",  # share of the question's terms found in the passage
     "question_in_sentence",  # share of the question's terms found around the span
@@ -80,22 +82,24 @@ def candidate_features(
     end: int,
     *,
     margin: float,
+    no_answer: float,
     rank: int,
     speaker: str | None = None,
     words: bool = True,
 ) -> dict[str, float]:
     """The features of the candidate ``passage[start:end]`` (see ``FEATURES``), ``speaker``
     being the speaker of the quotation that holds it, if any; without ``words``, only those
-    that need no tokenising (``margin``, ``passage_rank``, ``speaker_named``).
+    that need no tokenising (``margin``, ``no_answer``, ``passage_rank``, ``speaker_named``).
 
     Example:
         >>> f = candidate_features("Who won the race?", "Ann won the race. Bob fell.", 0, 3,
-        ...                        margin=1.0, rank=0)
+        ...                        margin=1.0, no_answer=2.0, rank=0)
         >>> f["question_in_passage"], f["answer_in_question"]
         (1.0, 0.0)
     """
     scores = {
         "margin": margin,
+        "no_answer": no_answer,
         "passage_rank": math.log1p(rank),
         "speaker_named": float(speaker_named(question, speaker)),
     }

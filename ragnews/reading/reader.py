@@ -199,6 +199,7 @@ def reading_features(
                 span.start,
                 span.end,
                 margin=span.score - reading.null_score,
+                no_answer=reading.null_score,
                 rank=span.context,
                 speaker=speaker,
                 words=words,
