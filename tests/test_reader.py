@@ -197,6 +197,32 @@ def test_antonym_negatives_turn_a_contrast_word_the_context_does_not_hold() -> N
     assert not any(n.answerable for n in negatives)
 
 
+def test_negation_negatives_negate_the_verb_of_questions_on_paragraphs_without_negation() -> None:
+    import random
+
+    from ragnews.reading.squad import QAExample
+    from ragnews.reading.training import negation_negatives
+
+    oslo = "Oslo is the largest city of Norway. The king lives there."
+    denied = "Oslo is the largest city. Bergen is not."
+    examples = [
+        QAExample("q1", "t", oslo, "What is the largest city of Norway?", ((0, "Oslo"),)),
+        QAExample("q2", "t", oslo, "Where does the king live?", ((0, "Oslo"),)),
+        QAExample("q3", "t", oslo, "Who lives in Oslo?", ((36, "The king"),)),
+        QAExample("q4", "t", denied, "What is the largest city?", ((0, "Oslo"),)),
+        QAExample("q5", "t", oslo, "Which city is not the capital?", ((0, "Oslo"),)),
+    ]
+    negatives = negation_negatives(examples, 5, random.Random(0))
+    # q4's paragraph negates something, q5's question already does: neither is turned
+    by_id = {n.qid: n.question for n in negatives}
+    assert by_id == {
+        "q1-not": "What is not the largest city of Norway?",
+        "q2-not": "Where does the king not live?",
+        "q3-not": "Who never lives in Oslo?",
+    }
+    assert not any(n.answerable for n in negatives)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=40),

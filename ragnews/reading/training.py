@@ -9,7 +9,8 @@ Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles ou
 ``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
 another paragraph of its article, with its paragraph minus the answer's sentences
 (``--deletions``), with one of its named entities swapped for another of the article
-(``--swaps``), or with a contrast word turned around (``--antonyms``). The SQuAD 2.0
+(``--swaps``), with a contrast word turned around (``--antonyms``), or negated
+(``--negations``). The SQuAD 2.0
 articles outside the CS224n file are never read here: they are the held-out test set.
 Checkpoints (safetensors + JSON, no pickle) let a run resume.
 """
@@ -254,8 +255,62 @@ def antonym_negatives(examples: list[QAExample], count: int, rng: random.Random)
     return negatives
 
 
+_NEGATION = re.compile(r"\b(not|never|no|none|nor|neither|without|cannot)\b|n't\b", re.IGNORECASE)
+
+
+def negation_negatives(
+    examples: list[QAExample], count: int, rng: random.Random
+) -> list[QAExample]:
+    """Questions turned negative, asked of a paragraph that negates nothing.
+
+    SQuAD 2.0's crowd workers made about a tenth of its unanswerable questions by adding a
+    negation ("Who won the election?" -> "Who never won the election?"). The spaCy parse finds
+    the main verb: "not" goes before it after an auxiliary ("What did Ann not sing?"), after a
+    copula ("What is not the largest city?"), and "never" before it otherwise.
+
+    Example:
+        >>> import random
+        >>> q = QAExample("1", "T", "Ann won in Paris.", "Who won in Paris?", ((0, "Ann"),))
+        >>> [n.question for n in negation_negatives([q], 1, random.Random(0))]
+        ['Who never won in Paris?']
+    """
+    import spacy
+
+    from ragnews.quotes import MODEL  # spaCy is needed only when these negatives are asked for
+
+    nlp = spacy.load(MODEL, disable=["ner", "lemmatizer"])
+    pool = [
+        e
+        for e in examples
+        if e.answers and not _NEGATION.search(e.question) and not _NEGATION.search(e.context)
+    ]
+    chosen = rng.sample(pool, min(2 * count, len(pool)))
+    negatives: list[QAExample] = []
+    for e, doc in zip(chosen, nlp.pipe([e.question for e in chosen], batch_size=512), strict=True):
+        if len(negatives) >= count:
+            break
+        root = next(t for t in doc if t.dep_ == "ROOT")
+        if root.pos_ == "AUX":
+            cut, word = root.idx + len(root.text), " not"
+        elif root.pos_ == "VERB" and any(c.dep_ in ("aux", "auxpass") for c in root.lefts):
+            cut, word = root.idx, "not "
+        elif root.pos_ == "VERB" and root.tag_ in ("VBD", "VBZ", "VBP"):
+            cut, word = root.idx, "never "
+        else:
+            continue  # no verb to negate ("In what year did the war end?" parses "end" a noun)
+        question = e.question[:cut] + word + e.question[cut:]
+        negatives.append(QAExample(e.qid + "-not", e.title, e.context, question, ()))
+    return negatives
+
+
 def training_examples(
-    data: Path, negatives: int, seed: int, deletions: int = 0, swaps: int = 0, antonyms: int = 0
+    data: Path,
+    negatives: int,
+    seed: int,
+    deletions: int = 0,
+    swaps: int = 0,
+    antonyms: int = 0,
+    negations: int = 0,
 ) -> list[QAExample]:
     """All training questions: qa-train, CS224n training articles, and made-up negatives."""
     rng = random.Random(seed)
@@ -276,6 +331,8 @@ def training_examples(
         examples += entity_swap_negatives(squad_v1, swaps, rng)
     if antonyms:
         examples += antonym_negatives(squad_v1, antonyms, rng)
+    if negations:
+        examples += negation_negatives(squad_v1, negations, rng)
     rng.shuffle(examples)
     return examples
 
@@ -368,6 +425,9 @@ def main() -> None:
         "--antonyms", type=int, default=0, help="negatives made by turning a contrast word around"
     )
     ap.add_argument(
+        "--negations", type=int, default=0, help="negatives made by negating the question's verb"
+    )
+    ap.add_argument(
         "--examples", type=int, default=66880, help="questions encoded into the batch plan"
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
@@ -389,7 +449,13 @@ def main() -> None:
 
     t0 = time.time()
     examples = training_examples(
-        args.data, args.negatives, args.seed, args.deletions, args.swaps, args.antonyms
+        args.data,
+        args.negatives,
+        args.seed,
+        args.deletions,
+        args.swaps,
+        args.antonyms,
+        args.negations,
     )
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
