@@ -10,8 +10,8 @@ Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles ou
 another paragraph of its article, with its paragraph minus the answer's sentences
 (``--deletions``), with one of its named entities swapped for another of the article
 (``--swaps``), with a contrast word turned around (``--antonyms``), or negated
-(``--negations``). The SQuAD 2.0
-articles outside the CS224n file are never read here: they are the held-out test set.
+(``--negations``). The SQuAD 2.0 articles outside the CS224n file are never read here: they
+are the held-out test set.
 Checkpoints (safetensors + JSON, no pickle) let a run resume.
 """
 
@@ -26,10 +26,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 from ragnews.embedding import DEFAULT_MODEL, resolve_model
 from ragnews.paragraphs import sentence_spans
@@ -171,6 +175,15 @@ def sentence_deletion_negatives(
     return negatives
 
 
+def _spacy(disable: list[str]) -> Language:
+    """The quotation finder's spaCy model, loaded only when made-up negatives need it."""
+    import spacy
+
+    from ragnews.quotes import MODEL
+
+    return spacy.load(MODEL, disable=disable)
+
+
 def entity_swap_negatives(
     examples: list[QAExample], count: int, rng: random.Random
 ) -> list[QAExample]:
@@ -188,11 +201,7 @@ def entity_swap_negatives(
         >>> sorted(n.question for n in entity_swap_negatives([q, r], 2, random.Random(0)))
         ['Who lost in Paris?', 'Who won in Rome?']
     """
-    import spacy
-
-    from ragnews.quotes import MODEL  # spaCy is needed only when these negatives are asked for
-
-    nlp = spacy.load(MODEL, disable=["parser", "lemmatizer", "attribute_ruler", "tagger"])
+    nlp = _spacy(disable=["parser", "lemmatizer", "attribute_ruler", "tagger"])
     pool = [e for e in examples if e.answers]
     chosen = rng.sample(pool, min(3 * count, len(pool)))
     found: list[list[tuple[int, int, str]]] = []
@@ -274,11 +283,7 @@ def negation_negatives(
         >>> [n.question for n in negation_negatives([q], 1, random.Random(0))]
         ['Who never won in Paris?']
     """
-    import spacy
-
-    from ragnews.quotes import MODEL  # spaCy is needed only when these negatives are asked for
-
-    nlp = spacy.load(MODEL, disable=["ner", "lemmatizer"])
+    nlp = _spacy(disable=["ner", "lemmatizer"])
     pool = [
         e
         for e in examples
@@ -289,7 +294,7 @@ def negation_negatives(
     for e, doc in zip(chosen, nlp.pipe([e.question for e in chosen], batch_size=512), strict=True):
         if len(negatives) >= count:
             break
-        root = next(t for t in doc if t.dep_ == "ROOT")
+        root = doc[:].root
         if root.pos_ == "AUX":
             cut, word = root.idx + len(root.text), " not"
         elif root.pos_ == "VERB" and any(c.dep_ in ("aux", "auxpass") for c in root.lefts):
