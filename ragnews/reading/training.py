@@ -5,6 +5,12 @@ Train (the exact commands behind the shipped weights are in benchmarks/RESULTS.m
     python -m ragnews.reading.training --data ../shared/data --out RUN --steps 1100
     python -m ragnews.reading.evaluation --checkpoint RUN/checkpoint --out ragnews/data/reader
 
+On a machine without spaCy (a lent GPU), train from the questions written here first::
+
+    python -m ragnews.reading.training --save-examples plan.json.xz --swaps 25000
+    python -m ragnews.reading.training --examples-file plan.json.xz --device cuda \
+        --base ragnews/data/reader --out RUN
+
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
 ``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
 another paragraph of its article, with its paragraph minus the answer's sentences
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import math
 import random
 import re
@@ -342,6 +349,42 @@ def training_examples(
     return examples
 
 
+def save_examples(examples: list[QAExample], path: Path) -> None:
+    """Write a training plan's questions as xz-compressed JSON (each context once), atomically.
+
+    Made-up negatives need spaCy; a machine without it (a GPU lent for an hour) trains from
+    this file (``--examples-file``).
+
+    Example:
+        >>> import tempfile
+        >>> q = QAExample("1", "T", "Ann won.", "Who won?", ((0, "Ann"),))
+        >>> path = Path(tempfile.mkdtemp()) / "plan.json.xz"
+        >>> save_examples([q, q], path)
+        >>> load_examples(path) == [q, q]
+        True
+    """
+    contexts: dict[str, int] = {}
+    rows = [
+        [e.qid, e.title, contexts.setdefault(e.context, len(contexts)), e.question, e.answers]
+        for e in examples
+    ]
+    tmp = path.with_name(path.name + ".tmp")
+    with lzma.open(tmp, "wt", encoding="utf-8") as f:
+        json.dump({"contexts": list(contexts), "examples": rows}, f)
+    tmp.replace(path)
+
+
+def load_examples(path: Path) -> list[QAExample]:
+    """The questions ``save_examples`` wrote, in their order."""
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    contexts = data["contexts"]
+    return [
+        QAExample(qid, title, contexts[c], question, tuple((s, t) for s, t in answers))
+        for qid, title, c, question, answers in data["examples"]
+    ]
+
+
 def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Feature]]:
     """Length-grouped batches (dynamic padding wastes less), in a shuffled order."""
     rng = random.Random(seed)
@@ -376,8 +419,8 @@ def save_checkpoint(
     tensors: dict[str, torch.Tensor] = {}
     steps: dict[str, float] = {}
     for key, slot in state["state"].items():
-        tensors[f"{key}.exp_avg"] = slot["exp_avg"].contiguous()
-        tensors[f"{key}.exp_avg_sq"] = slot["exp_avg_sq"].contiguous()
+        tensors[f"{key}.exp_avg"] = slot["exp_avg"].cpu().contiguous()
+        tensors[f"{key}.exp_avg_sq"] = slot["exp_avg_sq"].cpu().contiguous()
         steps[str(key)] = float(slot["step"])
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     (tmp / "trainer.json").write_text(json.dumps({"step": step, "adam_steps": steps}))
@@ -412,7 +455,7 @@ def main() -> None:
     ap.add_argument(
         "--base", default=None, help="encoder to start from (default: all-MiniLM-L6-v2)"
     )
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path, help="run folder: checkpoints, resumed from when present")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1.5e-4)
@@ -436,32 +479,52 @@ def main() -> None:
         "--examples", type=int, default=66880, help="questions encoded into the batch plan"
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
+    ap.add_argument(
+        "--save-examples", type=Path, help="write every question (FILE.json.xz) and stop"
+    )
+    ap.add_argument(
+        "--examples-file", type=Path, help="read the questions --save-examples wrote (no spaCy)"
+    )
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent")
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
+    if args.out is None and args.save_examples is None:
+        ap.error("--out is required (or --save-examples)")
+
+    t0 = time.time()
+    if args.examples_file:
+        examples = load_examples(args.examples_file)
+    else:
+        examples = training_examples(
+            args.data,
+            args.negatives,
+            args.seed,
+            args.deletions,
+            args.swaps,
+            args.antonyms,
+            args.negations,
+        )
+    if args.save_examples:
+        save_examples(examples, args.save_examples)
+        print(f"{len(examples)} examples written to {args.save_examples}", flush=True)
+        return
+
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    vocabulary = resolve_model(DEFAULT_MODEL)  # the word pieces every reader of ours uses
-    args.base = args.base or vocabulary
+    args.base = args.base or resolve_model(DEFAULT_MODEL)
+    # the word pieces every reader of ours uses: the base's own copy when it has one
+    has_vocabulary = (Path(args.base) / "tokenizer.json").exists()
+    vocabulary = args.base if has_vocabulary else resolve_model(DEFAULT_MODEL)
     args.out.mkdir(parents=True, exist_ok=True)
     resume = args.out / "checkpoint"
     tokenizer = PreTrainedTokenizerFast.from_pretrained(vocabulary)
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(resume) if resume.exists() else args.base, dtype=torch.float32
-    )
+    ).to(args.device)
 
-    t0 = time.time()
-    examples = training_examples(
-        args.data,
-        args.negatives,
-        args.seed,
-        args.deletions,
-        args.swaps,
-        args.antonyms,
-        args.negations,
-    )
     # The batch plan depends on --examples and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
@@ -488,8 +551,8 @@ def main() -> None:
     pad_id = tokenizer.pad_token_id or 0
     t_start, seen, loss_avg = time.time(), 0, math.nan
     while step < len(plan):
-        batch = collate(plan[step], pad_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        batch = {k: v.to(args.device) for k, v in collate(plan[step], pad_id).items()}
+        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16):
             loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
