@@ -6,6 +6,7 @@ import ragnews
 
 
 def test_all_lists_exactly_the_public_names_sorted() -> None:
+    assert set(ragnews._MODULES) == set(ragnews.__all__) - {"__version__"}
     for name in ragnews.__all__:  # imported on first use: each must resolve
         getattr(ragnews, name)
     public = {
