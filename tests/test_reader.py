@@ -18,6 +18,8 @@ from ragnews.reading.reader import CALIBRATION_FILE, Reader
 from ragnews.reading.training import answer_tokens
 from ragnews.reading.windows import encode_windows
 
+from .conftest import DEMO, ROOT
+
 WORDS = [
     "Netanyahu",
     "canceled",
@@ -228,11 +230,17 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
     import subprocess
     import sys
 
-    from ragnews.reading.squad import load_squad
+    from ragnews.reading.squad import QAExample
     from ragnews.reading.training import load_examples, save_examples
 
-    squad2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad2"
-    questions = load_squad(squad2 / "cs224n_dev-v2.0.json")[:24]
+    demo = (DEMO / "biden-netanyahu.txt").read_text(encoding="utf-8").split("\n")[4]
+    indyk = demo.index("Martin Indyk")
+    questions = [
+        QAExample(
+            "q1", "demo", demo, "Who is a former U.S. ambassador?", ((indyk, "Martin Indyk"),)
+        ),
+        QAExample("q2", "demo", demo, "Who won the election?", ()),
+    ] * 12
     plan = tmp_path / "plan.json.xz"
     save_examples(questions, plan)
     assert load_examples(plan) == questions
@@ -242,7 +250,7 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
         f"sys.modules.update(dict.fromkeys({blocked!r}))\n"
         "runpy.run_module('ragnews.reading.training', run_name='__main__')\n"
     )
-    reader = Path(__file__).resolve().parents[1] / "ragnews" / "data" / "reader"
+    reader = ROOT / "ragnews" / "data" / "reader"
     args = ["--examples-file", str(plan), "--base", str(reader), "--out", str(tmp_path / "run")]
     args += ["--examples", "24", "--steps", "2", "--batch-size", "4", "--checkpoint-every", "1"]
     subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
