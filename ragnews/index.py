@@ -363,8 +363,8 @@ class Index:
             source, since, until: Only passages of articles these match (see ``Filters``),
                 applied inside the search: ``k`` come back whenever ``k`` such passages exist.
             weights: The dense and BM25 rankings' weights in ``hybrid`` mode.
-            fusion: How ``hybrid`` fuses: ``score`` (weighted sum of each ranking's min-max
-                normalised scores) or ``rrf`` (reciprocal rank fusion); see ``ragnews.fusion``.
+            fusion: How ``hybrid`` fuses: ``score`` (weighted sum of each ranking's scores
+                as z-scores) or ``rrf`` (reciprocal rank fusion); see ``ragnews.fusion``.
         """
         return self.search_many(
             [question],
