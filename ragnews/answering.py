@@ -2,8 +2,8 @@
 
 Each answer is an exact span of an article (``article.text[start:end] == text``), with the
 paragraph it sits in, a confidence (the calibrated probability that it is right), and the
-speaker when it sits in a quotation. When no candidate reaches the reader's calibrated
-threshold, the result abstains and the passages are still returned.
+speaker when it sits in a quotation. When the reader's best-scored span falls below its
+calibrated threshold, the result abstains and the passages are still returned.
 
 Example:
     >>> question = "How did Martin Indyk describe Netanyahu's cancellation of the talks?"
@@ -95,11 +95,14 @@ def attribute(
     top_n: int,
     min_confidence: float | None = None,
 ) -> list[Answer]:
-    """Answers, best score first, merged by text, each pinned to its article and speaker (a
-    span inside a short quotation answers with the whole of it: ``quoted_phrase``).
+    """Answers in the reader's span order (best span score first), merged by text, each
+    pinned to its article and speaker (a span inside a short quotation answers with the whole
+    of it: ``quoted_phrase``).
 
     The list stops at the first span below ``min_confidence`` (default: the reader's
-    threshold): when the best one is, it is empty.
+    threshold): when the best-scored one is, it is empty. A later span can have a higher
+    confidence than an earlier one (the named-speaker feature weighs in), so the confidences
+    need not descend.
     """
     threshold = reader.calibration.threshold if min_confidence is None else min_confidence
     located = []  # each span's article, offsets in it, and the quotation holding it

@@ -84,7 +84,7 @@ def ask_command(
     ] = DEFAULT_WEIGHTS,
     fusion: Annotated[
         Fusion,
-        typer.Option("--fusion", help="Hybrid: fuse normalised scores or reciprocal ranks."),
+        typer.Option("--fusion", help="Hybrid: fuse z-scores (score) or reciprocal ranks (rrf)."),
     ] = "score",
     source: SourceOption = None,
     since: SinceOption = None,
@@ -163,7 +163,9 @@ def index_command(
     index: Annotated[Path, typer.Option("--index", help="Index directory to create or extend.")],
     model: Annotated[str | None, typer.Option(help="Embedding model (new index only).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Passage size in tokens (new index).")] = 200,
-    overlap: Annotated[int, typer.Option(help="Token overlap inside long paragraphs.")] = 40,
+    overlap: Annotated[
+        int, typer.Option(help="Token overlap inside long paragraphs (new index).")
+    ] = 40,
     vectors: Annotated[
         Kind | None,
         typer.Option(

@@ -136,7 +136,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Result:
-    """What a question gets: answers (best first), whether it abstained, and the passages."""
+    """What a question gets: answers (best span score first), whether it abstained, and the
+    passages."""
 
     question: str
     abstained: bool

@@ -6,8 +6,9 @@ search, so ``k`` rows come back whenever ``k`` allowed rows exist; ``bm25`` retu
 that share a term with the question. ``hybrid`` fuses the dense and BM25 rankings, each taken
 ``max(4 * k, 50)`` deep: by default with ``score_fusion`` (z-scores, weights 0.75 dense and
 0.25 BM25: the best of the settings benchmarks/fusion.py compares), or by
-reciprocal rank fusion; its scores are the fused scores. Equal scores go to the lower row,
-and rows are kept in ``(doc_id, start)`` order, so results depend only on the indexed articles.
+reciprocal rank fusion; its scores are the fused scores. Equal scores go to the lower row
+(in ``hybrid``, to the row seen first in the dense ranking, then the BM25 one), and rows are
+kept in ``(doc_id, start)`` order, so results depend only on the indexed articles.
 
 Example:
     >>> check_mode("hybrid")

@@ -34,7 +34,7 @@ from ragnews.lexical import LexicalSettings, tokenize
 from ragnews.paragraphs import sentence_spans
 
 FEATURES = (
-    "margin",  # span score minus the best no-answer score of the question's windows
+    "margin",  # span score minus the lowest no-answer score of the question's windows
     "no_answer",  # that no-answer score itself: how sure the reader is the text says nothing
     "passage_rank",  # log(1 + rank) of the passage among the retrieved ones (0 = first)
     "question_in_passage",  # share of the question's terms found in the passage

@@ -223,7 +223,12 @@ def main() -> None:
         default=Path("benchmarks/news-calibration/questions.jsonl"),
         help="news-style calibration questions (ragnews JSONL with its articles)",
     )
-    ap.add_argument("--limit", type=int, default=0, help="first N questions of each set (quick)")
+    ap.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="first N questions of each SQuAD set (quick; the news set is read whole)",
+    )
     ap.add_argument(
         "--features",
         nargs="+",

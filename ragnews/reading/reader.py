@@ -46,7 +46,7 @@ class Span:
 
 @dataclass(frozen=True)
 class Reading:
-    """Candidate spans (best first) and the best no-answer score over all windows."""
+    """Candidate spans (best first) and the lowest no-answer score over all windows."""
 
     spans: tuple[Span, ...]
     null_score: float
