@@ -131,12 +131,17 @@ def test_reader_metrics_and_batched_latency(squad_set: QuestionSet, reuse_embedd
     answers = report.answers
     assert answers is not None
     assert (answers["total"], answers["HasAns_total"], answers["NoAns_total"]) == (6, 5, 1)
-    assert all(0 <= answers[key] <= 100 for key in ("exact", "f1", "HasAns_f1", "NoAns_exact"))
+    # five easy SQuAD questions and one unanswerable: the shipped reader gets them right
+    assert answers["HasAns_exact"] >= 80 and answers["HasAns_f1"] >= 80
+    assert answers["NoAns_exact"] == 100 and answers["abstained"] >= 1
     assert "speaker_accuracy" not in answers  # no question names a speaker
     assert report.timing.answer_ms_per_question and report.timing.query_batch_size == 4
 
 
-def test_speaker_accuracy_on_our_jsonl_format(tmp_path: Path, reuse_embedder: None) -> None:
+@pytest.mark.parametrize(("speaker", "accuracy"), [("Lena Ortiz", 100.0), ("Tom Reyes", 0.0)])
+def test_speaker_accuracy_on_our_jsonl_format(
+    tmp_path: Path, reuse_embedder: None, speaker: str, accuracy: float
+) -> None:
     (tmp_path / "news").mkdir()
     (tmp_path / "news" / "port.txt").write_text(
         'Port strike\n\n"The strike ends on Monday," said Mayor Lena Ortiz.\n', encoding="utf-8"
@@ -145,13 +150,13 @@ def test_speaker_accuracy_on_our_jsonl_format(tmp_path: Path, reuse_embedder: No
     rows = [
         {"corpus": "news"},
         {"id": "q1", "question": "When does the strike end?", "answers": ["Monday"],
-         "doc_id": "port.txt", "speaker": "Lena Ortiz"},
+         "doc_id": "port.txt", "speaker": speaker},
     ]  # fmt: skip
     questions.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     report = run_benchmark(load_question_set(questions), reader=True, progress=False)
     assert report.modes["dense"].metrics["recall@1"] == 1.0
     assert report.answers is not None and report.answers["speaker_total"] == 1
-    assert 0 <= report.answers["speaker_accuracy"] <= 100
+    assert report.answers["speaker_accuracy"] == accuracy
 
 
 def test_beir_set_has_no_answer_metrics(tmp_path: Path, reuse_embedder: None) -> None:

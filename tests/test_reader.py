@@ -114,6 +114,7 @@ def test_gold_answer_tokens_map_back_to_the_answer(
     answer = " ".join(words[first : first + pick[1]])
     start = len(" ".join(words[:first])) + (1 if first else 0)
     assert context[start : start + len(answer)] == answer
+    found = 0
     for window in encode_windows(tokenizer, ["Who said it?"], [context], 32, 8):
         s, e = answer_tokens(window, start, start + len(answer))
         if (s, e) == (0, 0):
@@ -121,6 +122,21 @@ def test_gold_answer_tokens_map_back_to_the_answer(
         so, eo = window.offsets[s], window.offsets[e]
         assert so is not None and eo is not None
         assert context[so[0] : eo[1]] == answer
+        found += 1
+    # windows overlap by 8 word pieces, so an answer of at most 8 lies wholly inside one
+    if len(tokenizer(answer, add_special_tokens=False)["input_ids"]) <= 8:
+        assert found
+
+
+def test_gold_answer_tokens_of_a_known_window(tokenizer: PreTrainedTokenizerFast) -> None:
+    context = "Prime Minister Netanyahu canceled the delegation."
+    [window] = encode_windows(tokenizer, ["Who canceled it?"], [context], 64, 16)
+    start = context.index("Netanyahu")
+    s, e = answer_tokens(window, context.index("Prime"), start + len("Netanyahu"))
+    # "Prime" is the first context piece (after [CLS] and the question); "Netanyahu" ends in
+    # its third piece
+    assert (s, e) == (6, 10) and window.offsets[e] == (start + 6, start + 9)
+    assert answer_tokens(window, 0, len(context) + 5) == (0, 0)  # runs past the window
 
 
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
