@@ -162,10 +162,13 @@ def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
     index: Annotated[Path, typer.Option("--index", help="Index directory to create or extend.")],
     model: Annotated[str | None, typer.Option(help="Embedding model (new index only).")] = None,
-    max_tokens: Annotated[int, typer.Option(help="Passage size in tokens (new index).")] = 200,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Passage size in tokens (new index; default 200).")
+    ] = None,
     overlap: Annotated[
-        int, typer.Option(help="Token overlap inside long paragraphs (new index).")
-    ] = 40,
+        int | None,
+        typer.Option(help="Token overlap inside long paragraphs (new index; default 40)."),
+    ] = None,
     vectors: Annotated[
         Kind | None,
         typer.Option(
@@ -198,9 +201,21 @@ def index_command(
                     f"{index}: built with --vectors {kept}, not {vectors}; "
                     "rebuild it to change the vector index"
                 )
+            chunked = opened.manifest["chunking"]
+            for option, asked in (("max-tokens", max_tokens), ("overlap", overlap)):
+                built = chunked[option.replace("-", "_")]  # type: ignore[index]
+                if asked is not None and asked != built:
+                    raise IndexMismatchError(
+                        f"{index}: built with --{option} {built}, not {asked}; "
+                        "rebuild it to change how articles are split"
+                    )
             report = opened.add(loaded.documents, progress=True)
         else:
-            settings = ChunkSettings(max_tokens=max_tokens, overlap=overlap)
+            default = ChunkSettings()
+            settings = ChunkSettings(
+                max_tokens=default.max_tokens if max_tokens is None else max_tokens,
+                overlap=default.overlap if overlap is None else overlap,
+            )
             opened = Index.build(
                 loaded.documents,
                 index,

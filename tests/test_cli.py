@@ -241,5 +241,10 @@ def test_index_with_a_chosen_vector_index_keeps_it(tmp_path: Path, reuse_embedde
     changed = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--vectors", "ivf"])
     assert changed.exit_code == 2
     assert "built with --vectors hnsw, not ivf; rebuild it" in changed.stderr
+    split = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--overlap", "20"])
+    assert split.exit_code == 2
+    assert "built with --overlap 40, not 20; rebuild it" in split.stderr
+    same = ["index", str(DEMO), "--index", str(idx), "--max-tokens", "200", "--overlap", "40"]
+    assert runner.invoke(app, same).exit_code == 0
     unknown = runner.invoke(app, ["index", archive, "--index", str(idx), "--vectors", "annoy"])
     assert unknown.exit_code == 2 and "annoy" in unknown.stderr
