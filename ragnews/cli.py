@@ -187,6 +187,8 @@ def index_command(
     from ragnews.store import is_index
     from ragnews.vectors import VectorSettings
 
+    given = {"max_tokens": max_tokens, "overlap": overlap}
+    chunking = {name: value for name, value in given.items() if value is not None}
     loaded = load_documents(paths)
     for problem in loaded.errors:
         err.print(f"[red]skipped[/red] {escape(str(problem))}")
@@ -201,21 +203,16 @@ def index_command(
                     f"{index}: built with --vectors {kept}, not {vectors}; "
                     "rebuild it to change the vector index"
                 )
-            chunked = opened.manifest["chunking"]
-            for option, asked in (("max-tokens", max_tokens), ("overlap", overlap)):
-                built = chunked[option.replace("-", "_")]  # type: ignore[index]
-                if asked is not None and asked != built:
+            for name, asked in chunking.items():
+                built = opened.manifest["chunking"][name]  # type: ignore[index]
+                if asked != built:
                     raise IndexMismatchError(
-                        f"{index}: built with --{option} {built}, not {asked}; "
+                        f"{index}: built with --{name.replace('_', '-')} {built}, not {asked}; "
                         "rebuild it to change how articles are split"
                     )
             report = opened.add(loaded.documents, progress=True)
         else:
-            default = ChunkSettings()
-            settings = ChunkSettings(
-                max_tokens=default.max_tokens if max_tokens is None else max_tokens,
-                overlap=default.overlap if overlap is None else overlap,
-            )
+            settings = ChunkSettings(**chunking)
             opened = Index.build(
                 loaded.documents,
                 index,
