@@ -248,3 +248,17 @@ def test_index_with_a_chosen_vector_index_keeps_it(tmp_path: Path, reuse_embedde
     assert runner.invoke(app, same).exit_code == 0
     unknown = runner.invoke(app, ["index", archive, "--index", str(idx), "--vectors", "annoy"])
     assert unknown.exit_code == 2 and "annoy" in unknown.stderr
+
+
+def test_index_splits_as_asked_and_keeps_it(tmp_path: Path, reuse_embedder: None) -> None:
+    idx = tmp_path / "small"
+    made = runner.invoke(
+        app, ["index", str(DEMO), "--index", str(idx), "--max-tokens", "60", "--overlap", "10"]
+    )
+    assert made.exit_code == 0, made.output
+    built = Index.open(idx)
+    assert built.manifest["chunking"] == {"max_tokens": 60, "overlap": 10, "min_tokens": 0}
+    assert len(built) > 31  # the demo has 31 paragraphs, one passage each at 200 tokens
+    again = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--max-tokens", "200"])
+    assert again.exit_code == 2
+    assert "built with --max-tokens 60, not 200; rebuild it" in again.stderr
