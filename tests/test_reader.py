@@ -15,7 +15,7 @@ from transformers import BertConfig, BertForQuestionAnswering, PreTrainedTokeniz
 from ragnews import ReaderError
 from ragnews.embedding import resolve_model
 from ragnews.reading.reader import CALIBRATION_FILE, Reader
-from ragnews.reading.training import answer_tokens
+from ragnews.reading.training import answer_tokens, lr_factor
 from ragnews.reading.windows import encode_windows
 
 from .conftest import DEMO, ROOT
@@ -268,10 +268,16 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
     )
     reader = ROOT / "ragnews" / "data" / "reader"
     args = ["--examples-file", str(plan), "--base", str(reader), "--out", str(tmp_path / "run")]
-    args += ["--examples", "24", "--steps", "2", "--batch-size", "4", "--checkpoint-every", "1"]
+    args += ["--examples", "24", "--batch-size", "4", "--epochs", "2", "--checkpoint-every", "5"]
     subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
     trainer = json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())
-    assert trainer["step"] == 2
+    assert trainer["step"] == 12  # two passes of 6 batches, saved at the end of the plan
+
+
+def test_learning_rate_warms_up_then_decays_to_zero() -> None:
+    factors = [lr_factor(done, 0.1) for done in (0.0, 0.05, 0.1, 0.55, 1.0, 1.5)]
+    assert factors == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0, 0.0])
+    assert lr_factor(0.0, 0.0) == 1.0
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,7 +9,10 @@ On a machine without spaCy (a lent GPU), train from the questions written here f
 
     python -m ragnews.reading.training --save-examples plan.json.xz --swaps 25000
     python -m ragnews.reading.training --examples-file plan.json.xz --device cuda \
-        --base ragnews/data/reader --out RUN
+        --base ragnews/data/reader --out RUN --epochs 4 --minutes 6
+
+``--minutes`` lays the learning-rate schedule over a fixed time instead of ``--steps`` (a lent
+machine's time is counted), and stops there or at the end of the plan, whichever comes first.
 
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
 ``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
@@ -400,6 +403,18 @@ def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Fe
     return out
 
 
+def lr_factor(done: float, warmup: float) -> float:
+    """Multiplier of the peak learning rate once a fraction ``done`` of the run is over.
+
+    Linear warm-up over the first ``warmup`` of the run, then linear decay to 0 at its end.
+
+    >>> lr_factor(0.025, 0.05), lr_factor(0.05, 0.05), lr_factor(0.525, 0.05), lr_factor(1.2, 0.05)
+    (0.5, 1.0, 0.5, 0.0)
+    """
+    rise = done / warmup if warmup > 0 else 1.0
+    return max(0.0, min(rise, (1.0 - done) / (1.0 - warmup)))
+
+
 def collate(batch: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
     """Pad a batch to a multiple of 32 tokens (few distinct shapes keep memory flat)."""
     inputs = pad_batch([(f.input_ids, f.token_type_ids) for f in batch], pad_id, multiple=32)
@@ -457,6 +472,10 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, help="run folder: checkpoints, resumed from when present")
     ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--epochs", type=int, default=1, help="passes over the questions in the plan")
+    ap.add_argument(
+        "--minutes", type=float, help="train this long at most; the schedule follows the clock"
+    )
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1.5e-4)
     ap.add_argument("--warmup", type=float, default=0.05)
@@ -529,7 +548,8 @@ def main() -> None:
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
     features = build_features(tokenizer, chosen, args.max_length, args.stride)
-    plan = batches(features, args.batch_size, args.seed)[: args.steps]
+    passes = [batches(features, args.batch_size, args.seed + e) for e in range(args.epochs)]
+    plan = [batch for one_pass in passes for batch in one_pass][: args.steps]
     print(
         f"{len(examples)} examples available, {len(features)} windows encoded "
         f"({time.time() - t0:.0f}s), {len(plan)} steps planned",
@@ -537,27 +557,26 @@ def main() -> None:
     )
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    warmup = max(1, int(args.warmup * args.steps))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup))),
-    )
     step = load_optimizer(resume, optimizer) if resume.exists() else 0
-    for _ in range(step):
-        schedule.step()
     (args.out / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}))
 
     model.train()
     pad_id = tokenizer.pad_token_id or 0
     t_start, seen, loss_avg = time.time(), 0, math.nan
+    budget = args.minutes * 60 if args.minutes else math.inf
     while step < len(plan):
+        # the middle of this step, as a fraction of the run: by steps, or by the clock
+        done = max((step + 0.5) / len(plan), (time.time() - t_start) / budget)
+        if done >= 1.0:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * lr_factor(done, args.warmup)
         batch = {k: v.to(args.device) for k, v in collate(plan[step], pad_id).items()}
         with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16):
             loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        schedule.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
         seen += len(plan[step - 1])
@@ -565,13 +584,15 @@ def main() -> None:
         if step % 20 == 0:
             rate = seen / (time.time() - t_start)
             print(
-                f"step {step}/{len(plan)} loss {loss_avg:.3f} lr {schedule.get_last_lr()[0]:.2e} "
-                f"{rate:.1f} windows/s",
+                f"step {step}/{len(plan)} loss {loss_avg:.3f} "
+                f"lr {optimizer.param_groups[0]['lr']:.2e} {rate:.1f} windows/s",
                 flush=True,
             )
-        if step % args.checkpoint_every == 0 or step == len(plan):
+        if step % args.checkpoint_every == 0:
             save_checkpoint(args.out, model, optimizer, step)
-    print("done", flush=True)
+    if step % args.checkpoint_every:
+        save_checkpoint(args.out, model, optimizer, step)
+    print(f"done: {step} steps, {seen} windows in {time.time() - t_start:.0f}s", flush=True)
 
 
 if __name__ == "__main__":
