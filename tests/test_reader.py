@@ -273,6 +273,12 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
     trainer = json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())
     assert trainer["step"] == 12  # two passes of 6 batches, saved at the end of the plan
 
+    # resumed with 40 passes but 0.12 s to go: the clock stops it, and what it did is saved
+    args += ["--epochs", "40", "--minutes", "0.002"]
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    trainer = json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())
+    assert 12 < trainer["step"] < 240
+
 
 def test_learning_rate_warms_up_then_decays_to_zero() -> None:
     factors = [lr_factor(done, 0.1) for done in (0.0, 0.05, 0.1, 0.55, 1.0, 1.5)]
