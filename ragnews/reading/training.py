@@ -544,7 +544,7 @@ def main() -> None:
         str(resume) if resume.exists() else args.base, dtype=torch.float32
     ).to(args.device)
 
-    # The batch plan depends on --examples and --seed only, so a run resumed with another
+    # The batch plan depends on --examples, --epochs and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
     features = build_features(tokenizer, chosen, args.max_length, args.stride)
