@@ -70,3 +70,13 @@ def test_a_reader_is_named_with_an_optional_weight() -> None:
     assert reader_share("runs/a:0.5") == (Path("runs/a"), 0.5)
     assert reader_share("runs/a") == (Path("runs/a"), 1.0)
     assert reader_share("C:/runs/a") == (Path("C:/runs/a"), 1.0)
+
+
+def test_an_average_needs_the_first_readers_config(
+    readers: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = readers  # the second folder holds weights only
+    monkeypatch.setattr(sys, "argv", ["averaging", str(second), str(first), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        averaging.main()
+    assert not (tmp_path / WEIGHTS_FILE).exists()

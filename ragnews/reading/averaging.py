@@ -68,11 +68,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="folder for the averaged checkpoint")
     args = ap.parse_args()
     readers = [reader_share(spec) for spec in args.readers]
+    config = readers[0][0] / "config.json"
+    if not config.is_file():
+        ap.error(f"{config}: the first reader has no config.json to give the average")
     soup = average(readers)
     args.out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.contiguous() for k, v in soup.items()}
     save_file(tensors, str(args.out / WEIGHTS_FILE), metadata={"format": "pt"})
-    shutil.copy(readers[0][0] / "config.json", args.out / "config.json")
+    shutil.copy(config, args.out / "config.json")
     print(f"{len(readers)} readers averaged into {args.out}")
 
 
