@@ -286,6 +286,32 @@ def test_learning_rate_warms_up_then_decays_to_zero() -> None:
     assert lr_factor(0.0, 0.0) == 1.0
 
 
+def test_a_word_cut_by_the_windows_edge_is_never_a_span_end(
+    tokenizer: PreTrainedTokenizerFast,
+) -> None:
+    """Long words split into many pieces straddle the windows' edges (found by hypothesis)."""
+    from ragnews.reading.reader import _window_spans
+
+    context = " ".join(["Netanyahu"] * 26 + ["x" * 30] * 6)
+    windows = encode_windows(tokenizer, ["Who said it?"], [context], 128, 32)
+    assert len(windows) > 1
+    cut = 0
+    for window in windows:
+        edges = [i for i, o in enumerate(window.offsets) if o is not None]
+        starts = np.zeros(len(window.input_ids), dtype=np.float32)
+        ends = np.zeros(len(window.input_ids), dtype=np.float32)
+        starts[edges[0]] = ends[edges[-1]] = 10.0  # the reader wants the pieces at the edges
+        first_char, last_char = window.offsets[edges[0]][0], window.offsets[edges[-1]][1]
+        cut += context[first_char - 1 : first_char + 1].isalnum()
+        cut += context[last_char - 1 : last_char + 1].isalnum()
+        spans = _window_spans(window, context, starts, ends, 0, 60, candidates=64)
+        assert spans
+        for span in spans:
+            assert span.start == 0 or context[span.start - 1] == " "
+            assert span.end == len(context) or context[span.end] == " "
+    assert cut  # some window's edge does fall inside a word
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=40),

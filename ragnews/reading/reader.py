@@ -224,15 +224,25 @@ def _window_spans(
     """Valid spans of a window: inside the context, start <= end, at most ``max_tokens``
     long, made of whole words (never starting or ending inside a word's pieces), and not
     starting or ending on a quotation mark or other enclosing punctuation."""
-    words = window.words
-    inside = np.array(
-        [o is not None and text[o[0] : o[1]].strip(_EDGES) != "" for o in window.offsets]
-    )
+    words, offsets = window.words, window.offsets
+    inside = np.array([o is not None and text[o[0] : o[1]].strip(_EDGES) != "" for o in offsets])
     if not inside.any():
         return []
     before, after = [None, *words[:-1]], [*words[1:], None]
-    first = inside & np.array([w != b for w, b in zip(words, before, strict=True)])
-    last = inside & np.array([w != a for w, a in zip(words, after, strict=True)])
+    # a word the window's edge cuts (its other pieces in the window before or after) is not
+    # whole here: a piece at an edge starts or ends a word only where the text says so
+    first = inside & np.array(
+        [
+            w != b and not (b is None and o is not None and _joins(text, o[0]))
+            for w, b, o in zip(words, before, offsets, strict=True)
+        ]
+    )
+    last = inside & np.array(
+        [
+            w != a and not (a is None and o is not None and _joins(text, o[1]))
+            for w, a, o in zip(words, after, offsets, strict=True)
+        ]
+    )
     s_scores = np.where(first, starts, -np.inf)
     e_scores = np.where(last, ends, -np.inf)
     top_s = np.argsort(-s_scores)[:candidates]
@@ -248,6 +258,15 @@ def _window_spans(
             assert start_off is not None and end_off is not None
             spans.append(Span(context, start_off[0], end_off[1], float(starts[s] + ends[e])))
     return spans
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether the characters on both sides of position ``i`` belong to one word.
+
+    >>> _joins("Netanyahu", 4), _joins("Ann won", 3), _joins("Ann", 3)
+    (True, False, False)
+    """
+    return 0 < i < len(text) and text[i - 1].isalnum() and text[i].isalnum()
 
 
 def _best_distinct(spans: list[Span], top_n: int) -> list[Span]:
