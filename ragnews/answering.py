@@ -2,8 +2,9 @@
 
 Each answer is an exact span of an article (``article.text[start:end] == text``), with the
 paragraph it sits in, a confidence (the calibrated probability that it is right), and the
-speaker when it sits in a quotation. When the reader's best-scored span falls below its
-calibrated threshold, the result abstains and the passages are still returned.
+speaker when it sits in a quotation; the most probable answer comes first. When no span
+reaches the reader's calibrated threshold, the result abstains and the passages are still
+returned.
 
 Example:
     >>> question = "How did Martin Indyk describe Netanyahu's cancellation of the talks?"
@@ -95,14 +96,13 @@ def attribute(
     top_n: int,
     min_confidence: float | None = None,
 ) -> list[Answer]:
-    """Answers in the reader's span order (best span score first), merged by text, each
-    pinned to its article and speaker (a span inside a short quotation answers with the whole
-    of it: ``quoted_phrase``).
+    """Answers, most probable first, merged by text, each pinned to its article and speaker
+    (a span inside a short quotation answers with the whole of it: ``quoted_phrase``).
 
-    The list stops at the first span below ``min_confidence`` (default: the reader's
-    threshold): when the best-scored one is, it is empty. A later span can have a higher
-    confidence than an earlier one (the named-speaker feature weighs in), so the confidences
-    need not descend.
+    Only spans with a confidence of at least ``min_confidence`` (default: the reader's
+    threshold) answer: when none has, the list is empty. The reader's span score orders the
+    candidates; the confidence weighs more (the named-speaker feature: "What did Indyk call
+    the talks?" is answered from Indyk's own words even when a span outside them scores higher).
     """
     threshold = reader.calibration.threshold if min_confidence is None else min_confidence
     located = []  # each span's article, offsets in it, and the quotation holding it
@@ -113,15 +113,18 @@ def attribute(
         doc = index.documents[passage.doc_id]
         located.append((doc, *quoted_phrase(doc.text, quote, start, end), quote))
     speakers = [quote.speaker if quote else None for *_, quote in located]
-    answers: dict[str, Answer] = {}
     judged = reader.judge(question, [h.passage.text for h in hits], reading, speakers)
-    for (_, probability), (doc, start, end, quote) in zip(judged, located, strict=True):
+    ranked = sorted(
+        zip((p for _, p in judged), located, strict=True), key=lambda c: c[0], reverse=True
+    )
+    answers: dict[str, Answer] = {}
+    for probability, (doc, start, end, quote) in ranked:
         if probability < threshold:
             break
         text = doc.text[start:end]
         key = normalize_answer(text) or text
         if key in answers:
-            continue  # the same answer from another passage: the best-scored one stands
+            continue  # the same answer from another passage: the most probable one stands
         paragraph = doc.paragraph_of(start)
         p_start, p_end = doc.paragraph_spans[paragraph - 1]
         answers[key] = Answer(

@@ -69,6 +69,18 @@ def test_an_answer_inside_a_short_quotation_quotes_it_whole(index: Index, reader
     assert "important" not in [a.text for a in result.answers]  # merged into the whole phrase
 
 
+def test_the_named_speakers_own_words_answer_first(index: Index, reader: Reader) -> None:
+    # the reader's best-scored span is "calling Mr. Netanyahu an obstacle to peace", outside
+    # any quotation; Biden's own words are a lower-scored span that is far more probable
+    result = ask(index, "How did Biden characterize Schumer's speech?", reader=reader)
+    assert [(a.text, a.speaker) for a in result.answers[:1]] == [("a good speech", "Biden")]
+    reading = reader.read(result.question, [h.passage.text for h in result.hits], top_n=10)
+    best = reading.spans[0]
+    assert result.hits[best.context].passage.text[best.start : best.end] != "a good speech"
+    scores = [a.score for a in result.answers]
+    assert scores == sorted(scores, reverse=True)
+
+
 def test_unanswerable_question_abstains_but_shows_passages(index: Index, reader: Reader) -> None:
     result = ask(index, "Who won the 2022 World Cup final?", reader=reader)
     assert result.abstained and result.answers == ()

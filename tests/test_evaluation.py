@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ragnews.reading.calibration import Calibration
-from ragnews.reading.evaluation import Judged, fit_calibration, news_examples
+from ragnews.reading.evaluation import Judged, fit_calibration, news_examples, score
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "benchmarks" / "news-calibration" / "questions.jsonl"
@@ -15,7 +15,7 @@ QUOTES = ROOT / "tests" / "fixtures" / "demo_quotes.json"  # the demo article's 
 
 
 def judged(margin: float, answer: str, golds: list[str]) -> Judged:
-    return Judged((answer, {"margin": margin}), golds)
+    return Judged(((answer, {"margin": margin}),), golds)
 
 
 def test_each_group_counts_the_same_however_many_questions_it_holds() -> None:
@@ -30,6 +30,20 @@ def test_each_group_counts_the_same_however_many_questions_it_holds() -> None:
 
     assert pooled.probability({"margin": 2.0}) < pooled.threshold  # 40/44 right: news is lost
     assert grouped.probability({"margin": 2.0}) >= grouped.threshold  # mean F1 75 beats 50
+
+
+def test_a_question_answers_with_its_most_probable_candidate() -> None:
+    cal = Calibration(weights={"margin": 1.0, "speaker_named": 4.0}, bias=-2.0, threshold=0.5)
+    outside = ("an obstacle to peace", {"margin": 1.0, "speaker_named": 0.0})
+    quoted = ("a good speech", {"margin": 0.5, "speaker_named": 1.0})
+    both = Judged((outside, quoted), ["a good speech"])
+
+    assert both.best == outside  # best-scored: what the weights are fitted on
+    answer = both.answer(cal)
+    assert answer is not None and answer[0] == "a good speech"
+    assert answer[1] == cal.probability(quoted[1])
+    assert score([both], cal, cal.threshold)["exact"] == 100.0
+    assert Judged((), ["x"]).answer(cal) is None
 
 
 def test_the_news_calibration_set_holds_its_answers_and_stays_apart_from_the_demo() -> None:

@@ -301,7 +301,9 @@ def test_a_word_cut_by_the_windows_edge_is_never_a_span_end(
         starts = np.zeros(len(window.input_ids), dtype=np.float32)
         ends = np.zeros(len(window.input_ids), dtype=np.float32)
         starts[edges[0]] = ends[edges[-1]] = 10.0  # the reader wants the pieces at the edges
-        first_char, last_char = window.offsets[edges[0]][0], window.offsets[edges[-1]][1]
+        first, last = window.offsets[edges[0]], window.offsets[edges[-1]]
+        assert first is not None and last is not None
+        first_char, last_char = first[0], last[1]
         cut += context[first_char - 1 : first_char + 1].isalnum()
         cut += context[last_char - 1 : last_char + 1].isalnum()
         spans = _window_spans(window, context, starts, ends, 0, 60, candidates=64)

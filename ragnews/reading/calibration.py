@@ -5,13 +5,14 @@ itself, the rank of the passage it came from, how many of the question's words t
 the span's sentence hold (SQuAD 2.0's unanswerable questions are mostly on topic but ask about
 something the text does not say), and whether the span sits in a quotation whose speaker the
 question names ("What did Indyk call the talks?" answered from Indyk's own words). A logistic
-model over some of them gives the probability that the span is a right answer; ``ask``
-abstains when the best-scored span falls below ``threshold``. ``ragnews.reading.evaluation``
-fits both on SQuAD 2.0 articles that training never saw, read alone and as ``ask`` reads them
-(top passages retrieved from all the articles' paragraphs), and on a news-style calibration
-set. The shipped calibration uses the margin and the named speaker: the word-overlap features
-and the no-answer score measured no better on held-out SQuAD, or not better on the demo
-questions with every set of weights (``benchmarks/RESULTS.md``).
+model over some of them gives the probability that the span is a right answer; ``ask`` answers
+with the most probable span and abstains when it falls below ``threshold``. The weights are
+fitted on each question's best-scored span, the threshold on its most probable one.
+``ragnews.reading.evaluation`` fits both on SQuAD 2.0 articles that training never saw, read
+alone and as ``ask`` reads them (top passages retrieved from all the articles' paragraphs), and
+on a news-style calibration set. The shipped calibration uses the margin and the named speaker:
+the word-overlap features and the no-answer score measured no better on held-out SQuAD, or not
+better on the demo questions with every set of weights (``benchmarks/RESULTS.md``).
 
 Example:
     >>> cal = Calibration(weights={"margin": 1.0}, bias=-2.0, threshold=0.5)

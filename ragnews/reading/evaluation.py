@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ragnews.answering import CANDIDATES
 from ragnews.bench.metrics import answer_scores, f1
 from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
@@ -72,15 +73,26 @@ def test_examples(data: Path) -> list[QAExample]:
 
 @dataclass(frozen=True)
 class Judged:
-    """One question read in one setting: its best-scored span (text, features), if any, and
-    the gold answers. The best span is the one ``ask`` answers with or abstains on."""
+    """One question read in one setting: its candidate spans (text, features), best-scored
+    first, and the gold answers."""
 
-    best: tuple[str, dict[str, float]] | None
+    candidates: tuple[tuple[str, dict[str, float]], ...]
     golds: list[str]
+
+    @property
+    def best(self) -> tuple[str, dict[str, float]] | None:
+        """The best-scored candidate, the one the calibration's weights are fitted on."""
+        return self.candidates[0] if self.candidates else None
 
     def best_is_right(self) -> bool:
         """Whether the best span is a right answer (token F1 >= 0.5 with a gold answer)."""
         return self.best is not None and bool(self.golds) and f1(self.best[0], self.golds) >= 0.5
+
+    def answer(self, calibration: Calibration) -> tuple[str, float] | None:
+        """The candidate ``ask`` answers with or abstains on: the most probable, with its
+        probability (the best-scored one among equals)."""
+        judged = [(text, calibration.probability(f)) for text, f in self.candidates]
+        return max(judged, key=lambda c: c[1], default=None)
 
 
 def read_closed(reader: Reader, examples: Sequence[QAExample]) -> list[Judged]:
@@ -156,45 +168,47 @@ def _judged(
     quotes: Sequence[Sequence[Sequence[Quote]]],
 ) -> list[Judged]:
     """Read each example's question from its ``passages`` (with each passage's quotations, in
-    its own offsets); keep the best span, as ``ask`` answers it, and its features."""
+    its own offsets); keep the candidate spans, as ``ask`` reads them, and their features."""
     readings = reader.read_many(
-        [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=1
+        [(e.question, p) for e, p in zip(examples, passages, strict=True)], top_n=CANDIDATES
     )
     judged = []
     for e, p, q, r in zip(examples, passages, quotes, readings, strict=True):
         held = [quote_holding(q[span.context], span.start, span.end) for span in r.spans]
         speakers = [quote.speaker if quote else None for quote in held]
-        best = None
-        if r.spans:  # at most one: top_n=1
-            (span, features), quote = reading_features(e.question, p, r, speakers)[0], held[0]
-            text = p[span.context]
-            start, end = quoted_phrase(text, quote, span.start, span.end)
-            best = (text[start:end], features)
-        judged.append(Judged(best, [a for _, a in e.answers]))
+        candidates = []
+        for (span, features), quote in zip(
+            reading_features(e.question, p, r, speakers), held, strict=True
+        ):
+            start, end = quoted_phrase(p[span.context], quote, span.start, span.end)
+            candidates.append((p[span.context][start:end], features))
+        judged.append(Judged(tuple(candidates), [a for _, a in e.answers]))
     return judged
 
 
 def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) -> dict[str, float]:
-    """SQuAD 2.0 metrics when each question answers with its best-scored span, if that span's
+    """SQuAD 2.0 metrics when each question answers with its most probable candidate, if its
     probability reaches ``threshold`` (``-inf``: always answer)."""
     preds, golds = {}, {}
     for i, j in enumerate(judged):
-        answered = j.best is not None and calibration.probability(j.best[1]) >= threshold
-        preds[str(i)], golds[str(i)] = (j.best[0] if j.best and answered else ""), j.golds
+        answer = j.answer(calibration)
+        answered = answer is not None and answer[1] >= threshold
+        preds[str(i)], golds[str(i)] = (answer[0] if answer and answered else ""), j.golds
     return answer_scores(preds, golds)
 
 
 def fit_calibration(
     groups: Sequence[Sequence[Judged]], base: Calibration, names: Sequence[str] = ("margin",)
 ) -> Calibration:
-    """Weights of the features ``names``, fitted on each question's best-scored candidate (the
-    one that is answered or not) in all ``groups``, and the threshold that maximises the groups'
-    mean F1: each group (SQuAD 2.0, news) counts the same, however many questions it holds."""
+    """Weights of the features ``names``, fitted on each question's best-scored candidate in all
+    ``groups``, and the threshold on the most probable one (the one answered or not) that
+    maximises the groups' mean F1: each group (SQuAD 2.0, news) counts the same, however many
+    questions it holds."""
     rows = [(j.best[1], j.best_is_right()) for group in groups for j in group if j.best]
     weights, bias = fit_weights([f for f, _ in rows], [y for _, y in rows], names)
     fitted = replace(base, weights=weights, bias=bias)
-    best = [fitted.probability(f) for f, _ in rows]
-    candidates = np.unique(np.concatenate([best, [0.0, 1.0 + 1e-9]]))
+    chosen = [a[1] for group in groups for j in group if (a := j.answer(fitted))]
+    candidates = np.unique(np.concatenate([chosen, [0.0, 1.0 + 1e-9]]))
     f1s = [np.mean([score(g, fitted, float(t))["f1"] for g in groups]) for t in candidates]
     return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
 
