@@ -13,6 +13,7 @@ from transformers import AutoModelForQuestionAnswering
 from ragnews import ReaderError
 from ragnews.reading import averaging
 from ragnews.reading.averaging import WEIGHTS_FILE, average, reader_share
+from ragnews.reading.reader import CALIBRATION_FILE, Reader
 
 from .test_reader import save_tiny_reader
 
@@ -48,6 +49,12 @@ def test_the_averaged_folder_loads_as_a_reader(
     model = AutoModelForQuestionAnswering.from_pretrained(str(out))
     head = load_file(str(first / WEIGHTS_FILE))["qa_outputs.weight"]
     assert torch.allclose(model.qa_outputs.weight, 2 * head.float())
+    # a whole reader: the first one's tokenizer comes along, its calibration (fitted on other
+    # weights) does not
+    assert (first / CALIBRATION_FILE).is_file() and not (out / CALIBRATION_FILE).exists()
+    reader = Reader.load(out)
+    assert len(reader.tokenizer) == Reader.load(first).tokenizer.vocab_size
+    assert reader.read("Who spoke?", ["Martin Indyk spoke."]).spans
 
 
 def test_readers_that_differ_are_refused(readers: tuple[Path, Path], tmp_path: Path) -> None:

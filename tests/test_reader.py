@@ -144,6 +144,15 @@ def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
         Reader.load(tmp_path)
 
 
+def test_a_reader_without_its_tokenizer_files_is_a_clear_error(tmp_path: Path) -> None:
+    # transformers would make a tokenizer of 5 word pieces, and every answer would be noise
+    save_tiny_reader(tmp_path)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).unlink()
+    with pytest.raises(ReaderError, match="tokenizer files missing"):
+        Reader.load(tmp_path)
+
+
 def test_sentence_deletion_negatives_keep_the_topic_but_lose_the_answer() -> None:
     import random
 
@@ -257,6 +266,11 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
         ),
         QAExample("q2", "demo", demo, "Who won the election?", ()),
     ] * 12
+    rafah = (DEMO / "biden-netanyahu.txt").read_text(encoding="utf-8").split("\n")[2]
+    where = rafah.index("Rafah")
+    questions.append(  # a second paragraph of the article: a companion for the others
+        QAExample("q3", "demo", rafah, "Which city will Israel attack?", ((where, "Rafah"),))
+    )
     plan = tmp_path / "plan.json.xz"
     save_examples(questions, plan)
     assert load_examples(plan) == questions
@@ -278,6 +292,15 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
     subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
     trainer = json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())
     assert 12 < trainer["step"] < 240
+
+    # each question with the article's other paragraph, in one softmax: 25 questions, 2 windows
+    # each, 8 windows a batch
+    args = ["--examples-file", str(plan), "--base", str(reader), "--out", str(tmp_path / "shared")]
+    args += ["--examples", "25", "--companions", "1", "--batch-size", "8"]
+    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    assert "50 windows encoded" in done.stdout.decode()
+    trainer = json.loads((tmp_path / "shared" / "checkpoint" / "trainer.json").read_text())
+    assert trainer["step"] == 7  # 6 batches of 4 questions, 1 of the last one
 
 
 def test_learning_rate_warms_up_then_decays_to_zero() -> None:
@@ -335,3 +358,78 @@ def test_spans_are_whole_words_without_enclosing_punctuation(
         assert span.start == 0 or not context[span.start - 1].isalnum() or not text[0].isalnum()
         assert span.end == len(context) or not context[span.end].isalnum()
         assert text[0] not in "“”,.—" and text[-1] not in "“”,.—"
+
+
+def test_shared_loss_of_one_window_is_the_per_window_loss() -> None:
+    from ragnews.reading.training import Feature, shared_span_loss
+
+    torch.manual_seed(1)
+    starts, ends = torch.randn(2, 1, 12)
+    mask = torch.ones(1, 12, dtype=torch.long)
+    window = Feature([0] * 12, [0] * 12, 3, 5)
+    expected = (
+        torch.nn.functional.cross_entropy(starts, torch.tensor([3]))
+        + torch.nn.functional.cross_entropy(ends, torch.tensor([5]))
+    ) / 2
+    assert shared_span_loss(starts, ends, mask, [[window]]) == pytest.approx(expected.item())
+
+
+def test_shared_loss_sees_the_scale_of_each_window_and_ignores_padding() -> None:
+    """Raising every logit of the window without the answer costs the question; a softmax per
+    window would not see it. Padding positions never count."""
+    from ragnews.reading.training import Feature, shared_span_loss
+
+    torch.manual_seed(2)
+    starts, ends = torch.randn(2, 2, 10)
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[1, 7:] = 0  # the companion window is 7 tokens long
+    gold, companion = Feature([0] * 10, [0] * 10, 2, 4), Feature([0] * 7, [0] * 7, 0, 0)
+    base = shared_span_loss(starts, ends, mask, [[gold, companion]])
+    lifted = starts.clone(), ends.clone()
+    for logits in lifted:
+        logits[1] += 3.0
+    assert shared_span_loss(*lifted, mask, [[gold, companion]]) > base + 1.0
+    padded = starts.clone(), ends.clone()
+    for logits in padded:
+        logits[1, 7:] += 50.0
+    assert shared_span_loss(*padded, mask, [[gold, companion]]) == pytest.approx(base.item())
+    # no answer in any window: gold is every window's "no answer" position
+    none = shared_span_loss(starts, ends, mask, [[companion, companion]])
+    both_null = torch.cat([starts[0, :10], starts[1, :7]]).log_softmax(0)[[0, 10]].logsumexp(0)
+    assert none.item() == pytest.approx(
+        (
+            -(
+                both_null
+                + torch.cat([ends[0, :10], ends[1, :7]]).log_softmax(0)[[0, 10]].logsumexp(0)
+            )
+        ).item()
+        / 2,
+        abs=1e-5,
+    )
+
+
+def test_companions_are_other_paragraphs_of_the_article_without_the_answer() -> None:
+    import random
+
+    from ragnews.reading.squad import QAExample
+    from ragnews.reading.training import Feature, group_batches, with_companions
+
+    contexts = ["Ann won the race.", "Bob lost.", "Ann came back.", "Cy ran."]
+    examples = [
+        QAExample(str(i), "Race", c, "Who won?", ((0, "Ann"),) if i == 0 else ())
+        for i, c in enumerate(contexts)
+    ] + [QAExample("x", "Other", "Dee sang.", "Who sang?", ((0, "Dee"),))]
+    groups = with_companions(examples, 2, random.Random(3))
+    first = groups[0]
+    assert first[0] is examples[0] and len(first) == 3
+    assert {e.context for e in first[1:]} <= {"Bob lost.", "Cy ran."}  # never "Ann came back."
+    assert all(e.question == "Who won?" and not e.answers for e in first[1:])
+    assert [len(g) for g in groups] == [3, 3, 3, 3, 1]  # "Dee sang." has no other paragraph
+    assert all(len({e.context for e in g}) == len(g) for g in groups)
+
+    windows = [
+        [Feature([0] * (5 + i), [0] * (5 + i), 0, 0, i)] * len(g) for i, g in enumerate(groups)
+    ]
+    batches = group_batches(windows, 4, seed=0)  # each question's windows stay together
+    assert sorted(g[0].example for b in batches for g in b) == [0, 1, 2, 3, 4]
+    assert sum(sum(len(g) for g in b) < 4 for b in batches) <= 1  # only the last one is short

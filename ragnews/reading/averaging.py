@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ragnews.errors import ReaderError
+from ragnews.reading.reader import CALIBRATION_FILE
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -75,7 +76,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.contiguous() for k, v in soup.items()}
     save_file(tensors, str(args.out / WEIGHTS_FILE), metadata={"format": "pt"})
-    shutil.copy(config, args.out / "config.json")
+    for part in readers[0][0].iterdir():  # its config and tokenizer; not its calibration
+        if part.is_file() and part.name not in (WEIGHTS_FILE, CALIBRATION_FILE):
+            shutil.copy(part, args.out / part.name)
     print(f"{len(readers)} readers averaged into {args.out}")
 
 

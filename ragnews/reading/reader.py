@@ -87,6 +87,11 @@ class Reader:
             raise ReaderError(f"{where}: cannot load the reader ({e})") from e
         if not getattr(tokenizer, "is_fast", False):
             raise ReaderError(f"{where}: the reader needs a fast tokenizer (offset mapping)")
+        if len(tokenizer) < model.config.vocab_size // 2:  # transformers makes one of [UNK]s
+            raise ReaderError(
+                f"{where}: its tokenizer knows {len(tokenizer)} word pieces and the model "
+                f"{model.config.vocab_size} (are the tokenizer files missing?)"
+            )
         model.eval()
         calibration = _calibration(where / CALIBRATION_FILE)
         bf16 = precision == "bf16" or (precision == "auto" and native_bf16())

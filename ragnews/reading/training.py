@@ -13,6 +13,9 @@ On a machine without spaCy (a lent GPU), train from the questions written here f
 
 ``--minutes`` lays the learning-rate schedule over a fixed time instead of ``--steps`` (a lent
 machine's time is counted), and stops there or at the end of the plan, whichever comes first.
+``--companions N`` reads each question with N other paragraphs of its article and takes one
+softmax over all their windows (``shared_span_loss``), so that span scores of different
+passages are on one scale, as ``ask`` compares them.
 
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
 ``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
@@ -36,7 +39,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -101,12 +104,14 @@ CALIBRATION_ARTICLES = ("Packet_switching", "Warsaw", "Force")
 
 @dataclass(frozen=True)
 class Feature:
-    """A window with its gold token span (0, 0 = no answer in this window)."""
+    """A window with its gold token span (0, 0 = no answer in this window), and the index of
+    the example it was cut from."""
 
     input_ids: list[int]
     token_type_ids: list[int]
     start: int
     end: int
+    example: int = 0
 
 
 def answer_tokens(window: Window, start_char: int, end_char: int) -> tuple[int, int]:
@@ -142,8 +147,73 @@ def build_features(
             start, end = answer_tokens(w, s, s + len(text))
         else:
             start = end = 0
-        features.append(Feature(w.input_ids, w.token_type_ids, start, end))
+        features.append(Feature(w.input_ids, w.token_type_ids, start, end, w.pair))
     return features
+
+
+def with_companions(
+    examples: list[QAExample], companions: int, rng: random.Random
+) -> list[list[QAExample]]:
+    """Each question with up to ``companions`` other paragraphs of its article that hold none
+    of its answers, read together in one softmax (``shared_span_loss``).
+
+    >>> a = QAExample("1", "T", "Ann won.", "Who won?", ((0, "Ann"),))
+    >>> b = QAExample("2", "T", "Bob lost.", "Who lost?", ((0, "Bob"),))
+    >>> [[e.context for e in group] for group in with_companions([a, b], 2, random.Random(0))]
+    [['Ann won.', 'Bob lost.'], ['Bob lost.', 'Ann won.']]
+    """
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for e in examples:
+        if e.context not in by_title[e.title]:
+            by_title[e.title].append(e.context)
+    groups = []
+    for e in examples:
+        others = [
+            c
+            for c in by_title[e.title]
+            if c != e.context and not any(t.lower() in c.lower() for _, t in e.answers)
+        ]
+        picked = rng.sample(others, min(companions, len(others)))
+        groups.append([e, *(QAExample(e.qid, e.title, c, e.question, ()) for c in picked)])
+    return groups
+
+
+def shared_span_loss(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    attention_mask: torch.Tensor,
+    batch: list[list[Feature]],
+) -> torch.Tensor:
+    """Cross-entropy of the gold start and end over all windows of a question at once.
+
+    ``batch`` is the windows of each question (its rows, in order). A question's gold is every
+    position that starts (ends) its answer in any of its windows; one without an answer in any
+    of them has the "no answer" position of each window as gold. One softmax over all of a
+    question's windows makes span scores comparable across passages (shared normalisation,
+    Clark and Gardner 2018), where a softmax per window leaves each window's scale free.
+    """
+    losses = []
+    row = 0
+    for windows in batch:
+        rows = range(row, row + len(windows))
+        row += len(windows)
+        answered = [w for w in windows if (w.start, w.end) != (0, 0)]
+        for logits, gold in ((start_logits, "start"), (end_logits, "end")):
+            flat = torch.cat([logits[r][attention_mask[r].bool()] for r in rows]).float()
+            offsets = [0]
+            for r in rows:
+                offsets.append(offsets[-1] + int(attention_mask[r].sum()))
+            if answered:
+                golds = [
+                    offsets[i] + getattr(w, gold)
+                    for i, w in enumerate(windows)
+                    if (w.start, w.end) != (0, 0)
+                ]
+            else:
+                golds = offsets[:-1]  # each window's "no answer" position
+            log_p = torch.log_softmax(flat, dim=0)
+            losses.append(-torch.logsumexp(log_p[golds], dim=0))
+    return torch.stack(losses).sum() / (2 * len(batch))
 
 
 def paragraph_negatives(
@@ -403,6 +473,31 @@ def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Fe
     return out
 
 
+def group_batches(
+    groups: list[list[Feature]], batch_size: int, seed: int
+) -> list[list[list[Feature]]]:
+    """Batches of whole questions (their windows together), about ``batch_size`` windows each,
+    length-grouped and in a shuffled order as ``batches`` makes them."""
+    rng = random.Random(seed)
+    order = groups[:]
+    rng.shuffle(order)
+    out: list[list[list[Feature]]] = []
+    chunk = batch_size * 50
+    for i in range(0, len(order), chunk):
+        part = sorted(order[i : i + chunk], key=lambda g: max(len(f.input_ids) for f in g))
+        batch: list[list[Feature]] = []
+        part_batches = []
+        for group in part:
+            batch.append(group)
+            if sum(len(g) for g in batch) >= batch_size:
+                part_batches.append(batch)
+                batch = []
+        part_batches += [batch] if batch else []
+        rng.shuffle(part_batches)
+        out += part_batches
+    return out
+
+
 def lr_factor(done: float, warmup: float) -> float:
     """Multiplier of the peak learning rate once a fraction ``done`` of the run is over.
 
@@ -421,6 +516,22 @@ def collate(batch: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
     inputs["start_positions"] = torch.tensor([f.start for f in batch])
     inputs["end_positions"] = torch.tensor([f.end for f in batch])
     return inputs
+
+
+def _loss(
+    model: torch.nn.Module, batch: list[list[Feature]], pad_id: int, device: str, shared: bool
+) -> torch.Tensor:
+    """A batch's loss (``batch``: each question's windows): per window, or with ``shared``,
+    per question, its windows in one softmax (``shared_span_loss``)."""
+    inputs = collate([f for group in batch for f in group], pad_id)
+    if shared:
+        del inputs["start_positions"], inputs["end_positions"]
+    out = model(**{k: v.to(device) for k, v in inputs.items()})
+    if not shared:
+        loss: torch.Tensor = out.loss
+        return loss
+    mask = inputs["attention_mask"].to(device)
+    return shared_span_loss(out.start_logits, out.end_logits, mask, batch)
 
 
 def save_checkpoint(
@@ -499,6 +610,12 @@ def main() -> None:
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
     ap.add_argument(
+        "--companions",
+        type=int,
+        default=0,
+        help="read each question with N other paragraphs of its article, in one softmax",
+    )
+    ap.add_argument(
         "--save-examples", type=Path, help="write every question (FILE.json.xz) and stop"
     )
     ap.add_argument(
@@ -547,8 +664,24 @@ def main() -> None:
     # The batch plan depends on --examples, --epochs and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
-    features = build_features(tokenizer, chosen, args.max_length, args.stride)
-    passes = [batches(features, args.batch_size, args.seed + e) for e in range(args.epochs)]
+    plan: list[list[list[Feature]]]  # each batch: each question's windows
+    if args.companions:
+        groups = with_companions(chosen, args.companions, random.Random(args.seed))
+        flat = [e for group in groups for e in group]
+        owner = [g for g, group in enumerate(groups) for _ in group]
+        features = build_features(tokenizer, flat, args.max_length, args.stride)
+        grouped: list[list[Feature]] = [[] for _ in groups]
+        for f in features:
+            grouped[owner[f.example]].append(f)
+        passes = [
+            group_batches(grouped, args.batch_size, args.seed + e) for e in range(args.epochs)
+        ]
+    else:
+        features = build_features(tokenizer, chosen, args.max_length, args.stride)
+        passes = [
+            [[[f] for f in batch] for batch in batches(features, args.batch_size, args.seed + e)]
+            for e in range(args.epochs)
+        ]
     plan = [batch for one_pass in passes for batch in one_pass][: args.steps]
     print(
         f"{len(examples)} examples available, {len(features)} windows encoded "
@@ -571,15 +704,14 @@ def main() -> None:
             break
         for group in optimizer.param_groups:
             group["lr"] = args.lr * lr_factor(done, args.warmup)
-        batch = {k: v.to(args.device) for k, v in collate(plan[step], pad_id).items()}
         with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16):
-            loss = model(**batch).loss
+            loss: Any = _loss(model, plan[step], pad_id, args.device, args.companions > 0)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        seen += len(plan[step - 1])
+        seen += sum(len(group) for group in plan[step - 1])
         loss_avg = loss.item() if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * loss.item()
         if step % 20 == 0:
             rate = seen / (time.time() - t_start)
