@@ -168,11 +168,7 @@ def with_companions(
             by_title[e.title].append(e.context)
     groups = []
     for e in examples:
-        others = [
-            c
-            for c in by_title[e.title]
-            if c != e.context and not any(t.lower() in c.lower() for _, t in e.answers)
-        ]
+        others = [c for c in by_title[e.title] if c != e.context and not _holds_an_answer(c, e)]
         picked = rng.sample(others, min(companions, len(others)))
         groups.append([e, *(QAExample(e.qid, e.title, c, e.question, ()) for c in picked)])
     return groups
@@ -197,22 +193,14 @@ def shared_span_loss(
     for windows in batch:
         rows = range(row, row + len(windows))
         row += len(windows)
-        answered = [w for w in windows if (w.start, w.end) != (0, 0)]
-        for logits, gold in ((start_logits, "start"), (end_logits, "end")):
+        lengths = [int(attention_mask[r].sum()) for r in rows]
+        offsets = [sum(lengths[:i]) for i in range(len(windows))]  # of each window, flattened
+        answered = [i for i, w in enumerate(windows) if (w.start, w.end) != (0, 0)]
+        starts = [offsets[i] + windows[i].start for i in answered] or offsets  # or "no answer"
+        ends = [offsets[i] + windows[i].end for i in answered] or offsets
+        for logits, golds in ((start_logits, starts), (end_logits, ends)):
             flat = torch.cat([logits[r][attention_mask[r].bool()] for r in rows]).float()
-            offsets = [0]
-            for r in rows:
-                offsets.append(offsets[-1] + int(attention_mask[r].sum()))
-            if answered:
-                golds = [
-                    offsets[i] + getattr(w, gold)
-                    for i, w in enumerate(windows)
-                    if (w.start, w.end) != (0, 0)
-                ]
-            else:
-                golds = offsets[:-1]  # each window's "no answer" position
-            log_p = torch.log_softmax(flat, dim=0)
-            losses.append(-torch.logsumexp(log_p[golds], dim=0))
+            losses.append(-torch.log_softmax(flat, dim=0)[golds].logsumexp(dim=0))
     return torch.stack(losses).sum() / (2 * len(batch))
 
 
@@ -229,10 +217,15 @@ def paragraph_negatives(
     for e in rng.sample(pool, min(count, len(pool))):
         others = [c for c in by_title[e.title] if c != e.context]
         other = rng.choice(others)
-        if any(text.lower() in other.lower() for _, text in e.answers):
+        if _holds_an_answer(other, e):
             continue
         negatives.append(QAExample(e.qid + "-neg", e.title, other, e.question, ()))
     return negatives
+
+
+def _holds_an_answer(context: str, example: QAExample) -> bool:
+    """Whether ``context`` holds one of the example's answers (case aside)."""
+    return any(text.lower() in context.lower() for _, text in example.answers)
 
 
 def sentence_deletion_negatives(
