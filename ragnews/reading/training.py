@@ -451,26 +451,12 @@ def load_examples(path: Path) -> list[QAExample]:
     ]
 
 
-def batches(features: list[Feature], batch_size: int, seed: int) -> list[list[Feature]]:
-    """Length-grouped batches (dynamic padding wastes less), in a shuffled order."""
-    rng = random.Random(seed)
-    order = features[:]
-    rng.shuffle(order)
-    out: list[list[Feature]] = []
-    chunk = batch_size * 50
-    for i in range(0, len(order), chunk):
-        group = sorted(order[i : i + chunk], key=lambda f: len(f.input_ids))
-        group_batches = [group[j : j + batch_size] for j in range(0, len(group), batch_size)]
-        rng.shuffle(group_batches)
-        out += group_batches
-    return out
-
-
 def group_batches(
     groups: list[list[Feature]], batch_size: int, seed: int
 ) -> list[list[list[Feature]]]:
-    """Batches of whole questions (their windows together), about ``batch_size`` windows each,
-    length-grouped and in a shuffled order as ``batches`` makes them."""
+    """Batches of whole questions (their windows together), about ``batch_size`` windows each:
+    length-grouped (dynamic padding wastes less), in a shuffled order. A question of one
+    window each gives batches of exactly ``batch_size`` windows."""
     rng = random.Random(seed)
     order = groups[:]
     rng.shuffle(order)
@@ -657,8 +643,7 @@ def main() -> None:
     # The batch plan depends on --examples, --epochs and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
-    plan: list[list[list[Feature]]]  # each batch: each question's windows
-    if args.companions:
+    if args.companions:  # each question's windows and its companions' together
         groups = with_companions(chosen, args.companions, random.Random(args.seed))
         flat = [e for group in groups for e in group]
         owner = [g for g, group in enumerate(groups) for _ in group]
@@ -666,15 +651,10 @@ def main() -> None:
         grouped: list[list[Feature]] = [[] for _ in groups]
         for f in features:
             grouped[owner[f.example]].append(f)
-        passes = [
-            group_batches(grouped, args.batch_size, args.seed + e) for e in range(args.epochs)
-        ]
-    else:
+    else:  # the loss is per window: each window stands alone
         features = build_features(tokenizer, chosen, args.max_length, args.stride)
-        passes = [
-            [[[f] for f in batch] for batch in batches(features, args.batch_size, args.seed + e)]
-            for e in range(args.epochs)
-        ]
+        grouped = [[f] for f in features]
+    passes = [group_batches(grouped, args.batch_size, args.seed + e) for e in range(args.epochs)]
     plan = [batch for one_pass in passes for batch in one_pass][: args.steps]
     print(
         f"{len(examples)} examples available, {len(features)} windows encoded "
