@@ -189,12 +189,15 @@ def _judged(
 def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) -> dict[str, float]:
     """SQuAD 2.0 metrics when each question answers with its most probable candidate, if its
     probability reaches ``threshold`` (``-inf``: always answer)."""
-    preds, golds = {}, {}
-    for i, j in enumerate(judged):
-        answer = j.answer(calibration)
-        answered = answer is not None and answer[1] >= threshold
-        preds[str(i)], golds[str(i)] = (answer[0] if answer and answered else ""), j.golds
-    return answer_scores(preds, golds)
+    return _scored(judged, [j.answer(calibration) for j in judged], threshold)
+
+
+def _scored(
+    judged: Sequence[Judged], answers: Sequence[tuple[str, float] | None], threshold: float
+) -> dict[str, float]:
+    """``score`` with each question's most probable candidate already chosen (``answers``)."""
+    preds = {str(i): a[0] if a and a[1] >= threshold else "" for i, a in enumerate(answers)}
+    return answer_scores(preds, {str(i): j.golds for i, j in enumerate(judged)})
 
 
 def fit_calibration(
@@ -207,9 +210,13 @@ def fit_calibration(
     rows = [(j.best[1], j.best_is_right()) for group in groups for j in group if j.best]
     weights, bias = fit_weights([f for f, _ in rows], [y for _, y in rows], names)
     fitted = replace(base, weights=weights, bias=bias)
-    chosen = [a[1] for group in groups for j in group if (a := j.answer(fitted))]
+    answers = [[j.answer(fitted) for j in group] for group in groups]  # once, for every threshold
+    chosen = [a[1] for group in answers for a in group if a]
     candidates = np.unique(np.concatenate([chosen, [0.0, 1.0 + 1e-9]]))
-    f1s = [np.mean([score(g, fitted, float(t))["f1"] for g in groups]) for t in candidates]
+    f1s = [
+        np.mean([_scored(g, a, float(t))["f1"] for g, a in zip(groups, answers, strict=True)])
+        for t in candidates
+    ]
     return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
 
 
