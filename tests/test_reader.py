@@ -15,7 +15,7 @@ from transformers import BertConfig, BertForQuestionAnswering, PreTrainedTokeniz
 from ragnews import ReaderError
 from ragnews.embedding import resolve_model
 from ragnews.reading.reader import CALIBRATION_FILE, Reader
-from ragnews.reading.training import answer_tokens, lr_factor
+from ragnews.reading.training import answer_tokens, collate, lr_factor
 from ragnews.reading.windows import encode_windows
 
 from .conftest import DEMO, ROOT
@@ -372,6 +372,24 @@ def test_shared_loss_of_one_window_is_the_per_window_loss() -> None:
         + torch.nn.functional.cross_entropy(ends, torch.tensor([5]))
     ) / 2
     assert shared_span_loss(starts, ends, mask, [[window]]) == pytest.approx(expected.item())
+
+
+def test_shared_weight_mixes_the_joint_and_the_per_window_losses(tiny_reader: Reader) -> None:
+    """``--shared-weight`` 0.5 is the mean of the one-softmax loss (1) and the per-window one
+    (0), and 0 is the model's own per-window loss: each window's "no answer" alone."""
+    from ragnews.reading.training import Feature, _loss
+
+    model = tiny_reader.model
+    gold = Feature([101, 2040, 102, 1037, 2158, 2001, 102], [0, 0, 0, 1, 1, 1, 1], 3, 4)
+    companion = Feature([101, 2040, 102, 2009, 3092, 102], [0, 0, 0, 1, 1, 1], 0, 0)
+    batch = [[gold, companion], [companion]]
+    with torch.no_grad():
+        joint, alone, mixed = (_loss(model, batch, 0, "cpu", w).item() for w in (1.0, 0.0, 0.5))
+        inputs = collate([gold, companion, companion], 0)
+        own = model(**inputs).loss.item()
+    assert alone == pytest.approx(own)
+    assert mixed == pytest.approx((joint + alone) / 2)
+    assert joint != pytest.approx(alone)
 
 
 def test_shared_loss_sees_the_scale_of_each_window_and_ignores_padding() -> None:

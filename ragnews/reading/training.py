@@ -15,7 +15,9 @@ On a machine without spaCy (a lent GPU), train from the questions written here f
 machine's time is counted), and stops there or at the end of the plan, whichever comes first.
 ``--companions N`` reads each question with N other paragraphs of its article and takes one
 softmax over all their windows (``shared_span_loss``), so that span scores of different
-passages are on one scale, as ``ask`` compares them.
+passages are on one scale, as ``ask`` compares them; ``--shared-weight W`` mixes that loss
+(W) with the per-window one (1 - W), which goes on training each window's "no answer" alone,
+as a question read on one paragraph needs.
 
 Training data: every file of ``qa-train/`` plus the SQuAD 2.0 CS224n articles outside
 ``CALIBRATION_ARTICLES``, and made-up unanswerable questions: a SQuAD question paired with
@@ -498,19 +500,21 @@ def collate(batch: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
 
 
 def _loss(
-    model: torch.nn.Module, batch: list[list[Feature]], pad_id: int, device: str, shared: bool
+    model: torch.nn.Module, batch: list[list[Feature]], pad_id: int, device: str, shared: float
 ) -> torch.Tensor:
-    """A batch's loss (``batch``: each question's windows): per window, or with ``shared``,
-    per question, its windows in one softmax (``shared_span_loss``)."""
+    """A batch's loss (``batch``: each question's windows): ``shared`` times the loss of each
+    question's windows in one softmax (``shared_span_loss``) plus ``1 - shared`` times the
+    loss per window, where each window's "no answer" stands alone."""
     inputs = collate([f for group in batch for f in group], pad_id)
-    if shared:
+    if shared == 1.0:
         del inputs["start_positions"], inputs["end_positions"]
     out = model(**{k: v.to(device) for k, v in inputs.items()})
-    if not shared:
+    if shared == 0.0:
         loss: torch.Tensor = out.loss
         return loss
     mask = inputs["attention_mask"].to(device)
-    return shared_span_loss(out.start_logits, out.end_logits, mask, batch)
+    joint = shared_span_loss(out.start_logits, out.end_logits, mask, batch)
+    return joint if shared == 1.0 else shared * joint + (1.0 - shared) * out.loss
 
 
 def save_checkpoint(
@@ -595,6 +599,12 @@ def main() -> None:
         help="read each question with N other paragraphs of its article, in one softmax",
     )
     ap.add_argument(
+        "--shared-weight",
+        type=float,
+        default=1.0,
+        help="with --companions: weight of the one-softmax loss against the per-window one",
+    )
+    ap.add_argument(
         "--save-examples", type=Path, help="write every question (FILE.json.xz) and stop"
     )
     ap.add_argument(
@@ -668,6 +678,7 @@ def main() -> None:
 
     model.train()
     pad_id = tokenizer.pad_token_id or 0
+    shared = args.shared_weight if args.companions else 0.0
     t_start, seen, loss_avg = time.time(), 0, math.nan
     budget = args.minutes * 60 if args.minutes else math.inf
     while step < len(plan):
@@ -678,7 +689,7 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = args.lr * lr_factor(done, args.warmup)
         with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16):
-            loss: Any = _loss(model, plan[step], pad_id, args.device, args.companions > 0)
+            loss: Any = _loss(model, plan[step], pad_id, args.device, shared)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
