@@ -1,13 +1,17 @@
 """Find the quotations in an article and who said them.
 
 A small scanner pairs the quote marks (curly, straight and ``''``; apostrophes such as
-``Netanyahu's`` are left alone). spaCy's parse names the speaker: the subject of the speech verb
-(said, added, asked, ...) that governs the quote or stands in its sentence, or the person put
-beside that subject ("the club's lawyer, Tom Brandt, said"); "he"/"she" is the latest speaker
-of its paragraph, else the latest person named there, else the same in the paragraph before;
-and a surname ("Mr. Miller") is the first full name the article gives ("Aaron David Miller").
-A quote with no speech verb of its own continues the previous quote of the same or previous
-paragraph.
+``Netanyahu's`` or rock 'n' roll are left alone). spaCy's parse names the speaker: the subject
+of the speech verb (said, added, asked, ...) that governs the quote or stands in its sentence,
+the name put beside that subject ("the club's lawyer, Tom Brandt, said"), or the name in
+"according to X". "He"/"she" is the latest speaker of its paragraph, else the latest person
+named there, else the same in the paragraph before (passing over paragraphs that are all
+quotation); "he" and "she" stand for people, "it" for organisations (told apart by words such
+as "council"). A surname ("Mr. Miller", "Osgood-Hale") is the first full name the article gives
+("Aaron David Miller"); "the judge" or "the agency" is the name last given that title or head
+noun ("Judge Hermione Calloway", "the Varelian Anti-Doping Agency"). A quote with no speech verb
+of its own that opens its sentence continues the previous quote of the same or previous
+paragraph. Titles, slogans and so-called terms ("Homes Not Hurdles") have no speaker.
 
 Example:
     >>> text = "“We are ready,” said Jane Roe, a senator.\\n“Soon.”\\nMs. Roe called it “a start.”"
@@ -41,9 +45,25 @@ SPEECH_VERBS = frozenset(
 _TITLES = frozenset(
     "mr mrs ms miss dr prof sir president minister prime secretary senator sen rep gov governor "
     "ambassador leader chairman chairwoman general gen adviser advisor diplomat spokesman "
-    "spokeswoman former vice king queen judge justice mayor director chief col lt capt".split()
+    "spokeswoman former vice king queen judge justice mayor director chief col lt capt "
+    "councillor councilor alderman commissioner inspector detective sergeant constable "
+    "superintendent professor coach captain economist analyst historian scientist sprinter "
+    "striker actor actress singer novelist author lawyer attorney activist".split()
 )
 _PRONOUNS = frozenset({"he", "she"})
+_PLACES = ("GPE", "NORP", "LOC", "FAC")  # entity types that are never a speaker's name
+# Lowercase words inside a person's name ("Matthijs ter Horst", "Mr. van Oosterwijk").
+_PARTICLES = frozenset("van von de der den ter ten du da di del della le la bin ibn al el".split())
+# Words that make a name an organisation's ("Quaymaster Holdings", "the National Flood Agency"):
+# "he" and "she" never stand for one, "it" only for one, and "the company" for the latest.
+_ORGANISATION_WORDS = frozenset(
+    "agency association authority bank board body campaign club commission committee company "
+    "corporation corp council court department foundation fund group holdings inc institute "
+    "league ltd ministry network office organisation organization party police service "
+    "society team technologies tribunal trust union university".split()
+)
+_GENERIC = frozenset({"company", "firm", "group", "organisation", "organization"})
+_SUBJECTS = ("nsubj", "nsubjpass")
 
 
 def _inflections(lemma: str) -> set[str]:
@@ -67,6 +87,7 @@ _SPEECH_WORDS = re.compile(
     re.IGNORECASE,
 )
 _MARK = re.compile(r"''|``|[“”„\"«»‘’']")
+_WORD = re.compile(r"\w\w")  # a single-quoted span holds a word: rock 'n' roll holds none
 _REOPEN = re.compile(r"“|„|«|``|''|\"")  # a paragraph that continues an open double quote
 _BEFORE_OPENING = '([{“‘"—–-/'
 
@@ -140,10 +161,20 @@ def attribution_scores(
     """
 
     def norm(pairs: Sequence[tuple[str, str | None]]) -> Counter[tuple[str, str | None]]:
-        return Counter((" ".join(w.split()).strip(" ,.;:!?\"'“”‘’"), s) for w, s in pairs)
+        return Counter((comparable(w), s) for w, s in pairs)
 
     matched = sum((norm(predicted) & norm(gold)).values())
     return (matched / len(predicted) if predicted else 1.0, matched / len(gold) if gold else 1.0)
+
+
+def comparable(words: str) -> str:
+    """Quoted words as ``attribution_scores`` compares them: whitespace collapsed, surrounding
+    punctuation dropped.
+
+    >>> comparable(" Hi,\\n there. ")
+    'Hi, there'
+    """
+    return " ".join(words.split()).strip(" ,.;:!?\"'“”‘’")
 
 
 @dataclass
@@ -192,7 +223,7 @@ def _close(
 ) -> None:
     for i in range(len(stack) - 1, -1, -1):
         if stack[i].double == double:
-            if i == 0:
+            if i == 0 and (double or _WORD.search(text, stack[0].start, at)):
                 _emit(text, stack[0].start, at, spans)
             del stack[i:]
             return
@@ -207,24 +238,111 @@ def _emit(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None
         spans.append((start, end))
 
 
+def _is_title(text: str, start: int, end: int) -> bool:
+    """Whether the quotation ``text[start:end]`` names something rather than reports speech:
+    a title or slogan in title case ("Homes Not Hurdles", "Rebuilding the Lantern"), or a term
+    put after "so-called".
+
+    Example:
+        >>> _is_title("a report titled “Rebuilding the Lantern.”", 17, 40)
+        True
+        >>> _is_title("She called it “a work of fiction.”", 15, 33)
+        False
+    """
+    words = re.findall(r"[^\W\d_]{3,}", text[start:end])
+    capitalised = [w for w in words if w[0].isupper()]
+    if len(capitalised) >= 2 and all(w in capitalised for w in words if len(w) > 3):
+        return True
+    return text[max(0, start - 12) : start].rstrip(" “\"‘'«„`").endswith("so-called")
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether the quotation whose words begin at ``start`` begins its sentence (no narration
+    before its opening mark since the last sentence or quotation ended).
+
+    Example:
+        >>> _opens_sentence("He left. “Never again.”", 10), _opens_sentence("It reads “no.”", 10)
+        (True, False)
+    """
+    before = text[: start - 1].rstrip(" \t")
+    return not before or before[-1] in ".?!\n:”\"’'»"
+
+
 def _is_speech(token: Token) -> bool:
     return token.pos_ == "VERB" and token.lemma_ in SPEECH_VERBS
 
 
 def _name_span(token: Token) -> Span | None:
-    """The name a subject token stands in: its PERSON entity, else its run of proper nouns,
-    else the person it is put beside ("Corvane's chief executive, Harriet Okonjo, said")."""
-    if token.ent_type_ == "PERSON":
-        return next(e for e in token.doc.ents if e.start <= token.i < e.end)
-    if token.pos_ != "PROPN" or token.ent_type_ in ("GPE", "NORP", "LOC", "FAC"):
-        beside = [c for c in token.children if c.dep_ == "appos" and c.ent_type_ == "PERSON"]
+    """The name a subject token stands in: its PERSON entity (or ORG entity, a tag the small
+    model often gives people), else its run of proper nouns ("Osgood-Hale" one name), else the
+    name put beside it ("Corvane's chief executive, Harriet Okonjo, said")."""
+    doc, label = token.doc, ""
+    if token.ent_type_ == "PERSON" or (token.ent_type_ == "ORG" and token.pos_ == "PROPN"):
+        entity = next(e for e in doc.ents if e.start <= token.i < e.end)
+        start, end, label = entity.start, entity.end, entity.label_
+    elif token.pos_ != "PROPN" or token.ent_type_ in _PLACES:
+        beside = [c for c in token.children if c.dep_ == "appos" and _proper(c)]
         return _name_span(beside[0]) if beside and token.pos_ in ("NOUN", "NUM") else None
-    start = token.i
-    while (
-        start and token.doc[start - 1].pos_ == "PROPN" and token.doc[start - 1].dep_ == "compound"
-    ):
-        start -= 1
-    return token.doc[start : token.i + 1]
+    else:
+        start, end = token.i, token.i + 1
+    while start:
+        before = doc[start - 1]
+        if (
+            before.dep_ in ("compound", "amod")
+            and _capital(before)
+            and before.head.i >= start
+            and before.ent_type_ != "NORP"  # "former American Aaron David Miller"
+        ):
+            start -= 1
+        elif before.text == "-" and start > 1 and _joined(doc[start - 2], before):
+            start -= 2
+        elif before.lower_ in _PARTICLES and start > 1 and _capital(doc[start - 2]):
+            start -= 1
+        else:
+            break
+    return Span(doc, start, end, label=label)
+
+
+def _joined(word: Token, hyphen: Token) -> bool:
+    """Whether ``word`` and the word after ``hyphen`` make one capitalised name ("Osgood-Hale")."""
+    return _capital(word) and not (word.whitespace_ or hyphen.whitespace_)
+
+
+def _capital(token: Token) -> bool:
+    return token.text[0].isupper()
+
+
+def _proper(token: Token) -> bool:
+    return token.ent_type_ in ("PERSON", "ORG") or token.pos_ == "PROPN"
+
+
+def _is_organisation(name: str) -> bool:
+    """Whether ``name`` is an organisation's ("Fenholt County Council"), not a person's."""
+    return any(word.lower() in _ORGANISATION_WORDS for word in name.split())
+
+
+def _is_name(entity: Span) -> bool:
+    """A person's or an organisation's name (the small model tags many people ORG)."""
+    return entity.label_ == "PERSON" or (entity.label_ == "ORG" and entity[-1].pos_ == "PROPN")
+
+
+def _roles(span: Span) -> list[str]:
+    """The titles a name is given ("judge" for "Judge Hermione Calloway", also when the title
+    stands before the entity), the noun it is put beside ("provost" for "the university's
+    provost, Julian Petrakis"), and an organisation's head noun ("agency")."""
+    doc, first = span.doc, span.start
+    while first and doc[first - 1].lower_.rstrip(".") in _TITLES:
+        first -= 1
+    roles = [t.lower_.rstrip(".") for t in doc[first : span.end] if t.lower_.rstrip(".") in _TITLES]
+    head = span.root.head
+    if span.root.dep_ == "appos" and head.pos_ == "NOUN":
+        roles.append(head.lemma_.lower())
+    if len(span) > 1 and span[-1].ent_type_ != "PERSON":  # an organisation's head noun
+        roles.append(span[-1].lemma_.lower())
+    organisation = [t.lower_ for t in span if t.lower_ in _ORGANISATION_WORDS]
+    if organisation:  # "the council", and "the company" or "the group"
+        roles += organisation + sorted(_GENERIC)
+    return roles
 
 
 def _clean(span: Span | None) -> str | None:
@@ -232,8 +350,11 @@ def _clean(span: Span | None) -> str | None:
     if span is None:
         return None
     titles = [t.i for t in span if t.lower_.rstrip(".") in _TITLES]
-    name = span.doc[titles[-1] + 1 : span.end] if titles else span
-    return name.text or None
+    first = titles[-1] + 1 if titles else span.start
+    if first < span.end and span.doc[first].lower_ == "the":
+        first += 1
+    name = span.doc[first : span.end].text
+    return name.removesuffix("'s").removesuffix("’s") or None
 
 
 class _Article:
@@ -247,19 +368,29 @@ class _Article:
         self.paragraph_starts = [s for s, _ in self.paragraphs]
         self.docs = list(nlp.pipe(text[s:e] for s, e in self.paragraphs))
         self.base = {id(doc): s for doc, (s, _) in zip(self.docs, self.paragraphs, strict=True)}
-        people = [
-            (self.at(t), _clean(_name_span(t))) for d in self.docs for t in d if t.dep_ == "nsubj"
-        ]
-        people += [
-            (self.at(e[0]), _clean(e)) for d in self.docs for e in d.ents if e.label_ == "PERSON"
-        ]
-        self.people = [name for _, name in sorted(people) if name]
+        spans = [_name_span(t) for d in self.docs for t in d if t.dep_ in _SUBJECTS]
+        spans += [e for d in self.docs for e in d.ents if _is_name(e)]
+        named = sorted((self.at(span[0]), span) for span in spans if span is not None)
+        self.people = [name for _, span in named if (name := _clean(span))]
+        # "the judge" after "Judge Hermione Calloway", "the agency" after "the Anti-Doping Agency"
+        self.roles = sorted(
+            (self.at(span[0]), role, name)
+            for _, span in named
+            if (name := _clean(span))
+            for role in _roles(span)
+        )
         self.names: dict[int, str] = {}  # offset of a subject token -> the person it names
-        self.mentions: list[tuple[int, str, bool]] = []  # paragraph, person, speaking
+        # paragraph, name, and 2 when it is the subject of a speech verb, 1 of another verb,
+        # 0 when it is named otherwise ("Farrelly disputed", parsed as an adverb)
+        self.mentions: list[tuple[int, str, int]] = []
         for number, doc in enumerate(self.docs):
             for token in doc:
-                if token.dep_ == "nsubj" and not self.quoted(self.at(token)):
+                if self.quoted(self.at(token)):
+                    continue
+                if token.dep_ in _SUBJECTS:
                     self._mention(number, token)
+                elif name := self._surname(token):
+                    self.mentions.append((number, name, 0))
 
     def at(self, token: Token) -> int:
         return self.base[id(token.doc)] + token.idx
@@ -275,42 +406,119 @@ class _Article:
         speaking = _is_speech(token.head)
         span = _name_span(token)
         if token.lower_ in _PRONOUNS:
-            here = [m for m in self.mentions if m[0] == number]
-            near = here or [m for m in self.mentions if m[0] == number - 1]
-            name = next((n for _, n, s in reversed(near) if s), near[-1][1] if near else None)
-        elif speaking or (span is not None and span.label_ == "PERSON"):
-            name = self._full(_clean(span))
+            name = self._antecedent(number, organisation=False)
+        elif token.lower_ == "it":  # "it called the offer ...": an organisation speaking
+            name = self._antecedent(number, organisation=True) if speaking else None
+        elif span is None:
+            name = self._role(token) or self._surname(token)
         else:
-            return
+            short = _clean(span)
+            name = self._full(short)
+            # a subject that does not speak counts when it is a person: tagged so, or a name
+            # the article gave in full before ("Osgood-Hale" after "Marguerite Osgood-Hale")
+            if not (speaking or span.label_ == "PERSON" or name != short):
+                return
         if name:
             self.names[self.at(token)] = name
-            self.mentions.append((number, name, speaking))
+            self.mentions.append((number, name, 2 if speaking else 1))
+
+    def _antecedent(self, number: int, organisation: bool) -> str | None:
+        """Who "he"/"she" (a person) or "it" (an ``organisation``) in paragraph ``number`` is:
+        the latest speaker named in that paragraph, else the latest subject, else the latest
+        name; else the same in the paragraph before (passing over paragraphs that are all
+        quotation, as a quote running over paragraphs makes)."""
+        before = number - 1
+        while before > 0 and self._all_quoted(before):
+            before -= 1
+        for paragraph in (number, before):
+            near = [
+                (rank, i, name)
+                for i, (where, name, rank) in enumerate(self.mentions)
+                if where == paragraph and _is_organisation(name) == organisation
+            ]
+            if near:
+                return max(near)[2]
+        return None
+
+    def _all_quoted(self, number: int) -> bool:
+        start = self.paragraphs[number][0]
+        return not any(m[0] == number for m in self.mentions) and self.quoted(start + 1)
+
+    def _surname(self, token: Token) -> str | None:
+        """The longer name the article gives that a capitalised word stands for (see ``_full``),
+        whatever the parser made of it ("Farrelly disputed" parsed as an adverb)."""
+        if not _capital(token):
+            return None
+        name = self._full(token.text)
+        return name if name != token.text else None
+
+    def _role(self, token: Token) -> str | None:
+        """The name "the judge" or "the agency" stands for: the latest one given that title or
+        that head noun before it."""
+        if token.pos_ != "NOUN" or not any(c.lower_ == "the" for c in token.children):
+            return None
+        at, word = self.at(token), token.lemma_.lower()
+        return next((n for o, r, n in reversed(self.roles) if r == word and o < at), None)
+
+    def _name(self, token: Token) -> str | None:
+        """The full name ``token`` stands in, if it stands in one."""
+        span = _name_span(token)
+        return self._full(_clean(span)) if span is not None else self._surname(token)
 
     def _full(self, name: str | None) -> str | None:
-        """The first full name in the article that ends with ``name`` ("Miller")."""
+        """The first longer name in the article that ends with ``name`` ("Miller" for "Aaron
+        David Miller"), else an organisation's that begins with it ("Quaymaster" for
+        "Quaymaster Holdings"), else ``name`` itself."""
         words = (name or "").split()
         for person in self.people:
             full = person.split()
             if len(full) > len(words) > 0 and full[-len(words) :] == words:
                 return person
+        for person in self.people:  # "Quaymaster" for "Quaymaster Holdings"
+            full = person.split()
+            rest = full[len(words) :]
+            if words and full[: len(words)] == words and rest and _is_organisation(" ".join(rest)):
+                return person
         return name
 
     def speakers(self) -> list[str | None]:
         found: list[str | None] = []
-        for i, (start, end) in enumerate(self.quotes):
-            verb = self._governing_verb(start, end) or self._nearby_verb(start, end)
-            if verb is not None:
-                found.append(self._subject(verb))
-            elif i and self.paragraph(self.quotes[i - 1][1]) >= self.paragraph(start) - 1:
-                found.append(found[-1])
-            else:
+        spoken: tuple[int, str | None] = (-2, None)  # where the latest speech ends, its speaker
+        for start, end in self.quotes:
+            if _is_title(self.text, start, end):
                 found.append(None)
+                continue
+            verb = self._governing_verb(start, end)
+            source = None if verb else self._according_to(start, end)
+            if source is not None:
+                speaker = self._name(source)
+            elif (verb := verb or self._nearby_verb(start, end)) is not None:
+                speaker = self._subject(verb)
+            elif spoken[0] >= self.paragraph(start) - 1 and _opens_sentence(self.text, start):
+                speaker = spoken[1]  # no verb of its own: it goes on with the quote before
+            else:
+                speaker = None
+            found.append(speaker)
+            spoken = self.paragraph(end), speaker
         return found
 
     def _sentences(self, start: int, end: int) -> list[Span]:
         """The sentences of the paragraphs that the span ``start:end`` touches."""
         first, last = self.paragraph(start), self.paragraph(end)
         return [s for doc in self.docs[first : last + 1] for s in doc.sents]
+
+    def _according_to(self, start: int, end: int) -> Token | None:
+        """The name in "according to X" next to the quote, outside it, in its sentence."""
+        for token in self._touching(start, end):
+            if token.lower_ == "according" and not self.quoted(self.at(token)):
+                for to in (c for c in token.children if c.lower_ == "to"):
+                    return next((c for c in to.children if c.dep_ == "pobj"), None)
+        return None
+
+    def _touching(self, start: int, end: int) -> list[Token]:
+        """The words of the sentences that hold part of the span ``start:end``."""
+        sentences = self._sentences(start, end)
+        return [t for s in sentences if self.at(s[0]) < end and self.at(s[-1]) >= start for t in s]
 
     def _governing_verb(self, start: int, end: int) -> Token | None:
         """The nearest speech verb, outside the quote, above one of the quote's words."""
@@ -324,8 +532,9 @@ class _Article:
     def _nearby_verb(self, start: int, end: int) -> Token | None:
         """A speech verb in the quote's sentences, else a bare one ("Mr. Miller asked.") after."""
         sentences = self._sentences(start, end)
-        near = [t for s in sentences if self.at(s[0]) < end and self.at(s[-1]) >= start for t in s]
-        verbs = [t for t in near if _is_speech(t) and not self.quoted(self.at(t))]
+        verbs = [
+            t for t in self._touching(start, end) if _is_speech(t) and not self.quoted(self.at(t))
+        ]
         if verbs:
             return min(verbs, key=lambda t: min(abs(self.at(t) - start), abs(self.at(t) - end)))
         after = [s for s in sentences if self.at(s[0]) >= end]
@@ -342,11 +551,21 @@ class _Article:
         )
 
     def _subject(self, verb: Token) -> str | None:
-        """Who speaks through ``verb``: its subject, or that of the verb it hangs from (adding)."""
+        """Who speaks through ``verb``: its subject, or that of the verb it hangs from (adding);
+        in "asked Gordon McAllister-Shaw", parsed as an object or not at all, the name after the
+        verb."""
+        speech = verb
         while True:
-            subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+            subjects = [c for c in verb.children if c.dep_ == "nsubj"]
+            subject = next((c for c in subjects if not self.quoted(self.at(c))), None)
             if subject is not None:
-                return self.names.get(self.at(subject))
+                return self.names.get(self.at(subject)) or self._name(subject)
+            if verb is speech and verb.i + 1 < len(verb.doc):
+                after = verb.doc[verb.i + 1]
+                while after.dep_ == "compound" and after.head.i > after.i:  # to the name's end
+                    after = after.head
+                if after.pos_ == "PROPN" or after.ent_type_ == "PERSON":
+                    return self._name(after)
             if verb.dep_ not in ("advcl", "xcomp", "conj", "pcomp"):
                 return None
             verb = verb.head
