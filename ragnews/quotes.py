@@ -264,7 +264,7 @@ def _opens_sentence(text: str, start: int) -> bool:
         >>> _opens_sentence("He left. “Never again.”", 10), _opens_sentence("It reads “no.”", 10)
         (True, False)
     """
-    before = text[: start - 1].rstrip(" \t")
+    before = text[:start].rstrip(" \t“„«‘`\"'")  # the opening mark and what pads it
     return not before or before[-1] in ".?!\n:”\"’'»"
 
 
@@ -554,13 +554,13 @@ class _Article:
         """Who speaks through ``verb``: its subject, or that of the verb it hangs from (adding);
         in "asked Gordon McAllister-Shaw", parsed as an object or not at all, the name after the
         verb."""
-        speech = verb
+        speech = True  # ``verb`` is the speech verb itself, not one it hangs from
         while True:
             subjects = [c for c in verb.children if c.dep_ == "nsubj"]
             subject = next((c for c in subjects if not self.quoted(self.at(c))), None)
             if subject is not None:
                 return self.names.get(self.at(subject)) or self._name(subject)
-            if verb is speech and verb.i + 1 < len(verb.doc):
+            if speech and verb.i + 1 < len(verb.doc):
                 after = verb.doc[verb.i + 1]
                 while after.dep_ == "compound" and after.head.i > after.i:  # to the name's end
                     after = after.head
@@ -568,4 +568,4 @@ class _Article:
                     return self._name(after)
             if verb.dep_ not in ("advcl", "xcomp", "conj", "pcomp"):
                 return None
-            verb = verb.head
+            verb, speech = verb.head, False
