@@ -48,7 +48,8 @@ _TITLES = frozenset(
     "spokeswoman former vice king queen judge justice mayor director chief col lt capt "
     "councillor councilor alderman commissioner inspector detective sergeant constable "
     "superintendent professor coach captain economist analyst historian scientist sprinter "
-    "striker actor actress singer novelist author lawyer attorney activist".split()
+    "striker actor actress singer novelist author lawyer attorney activist coroner sgt cpl "
+    "insp supt det".split()
 )
 _PRONOUNS = frozenset({"he", "she"})
 _PLACES = ("GPE", "NORP", "LOC", "FAC")  # entity types that are never a speaker's name
@@ -57,10 +58,11 @@ _PARTICLES = frozenset("van von de der den ter ten du da di del della le la bin 
 # Words that make a name an organisation's ("Quaymaster Holdings", "the National Flood Agency"):
 # "he" and "she" never stand for one, "it" only for one, and "the company" for the latest.
 _ORGANISATION_WORDS = frozenset(
-    "agency association authority bank board body campaign club commission committee company "
-    "corporation corp council court department foundation fund group holdings inc institute "
-    "league ltd ministry network office organisation organization party police service "
-    "society team technologies tribunal trust union university".split()
+    "aerospace agency airlines airways association authority bank board body campaign club "
+    "commission committee company corporation corp council court department foundation fund "
+    "group holdings inc institute league line ltd ministry network office organisation "
+    "organization partners party pharmaceuticals police service society systems team "
+    "technologies tribunal trust union university".split()
 )
 _GENERIC = frozenset({"company", "firm", "group", "organisation", "organization"})
 _SUBJECTS = ("nsubj", "nsubjpass")
@@ -297,7 +299,7 @@ def _name_span(token: Token) -> Span | None:
         elif before.text == "-" and start > 1 and _joined(doc[start - 2], before):
             start -= 2
         elif before.lower_ in _PARTICLES and start > 1 and _capital(doc[start - 2]):
-            start -= 1
+            start -= 2  # a particle joins two parts of one name, as a hyphen does
         else:
             break
     return Span(doc, start, end, label=label)
@@ -380,8 +382,8 @@ class _Article:
             for role in _roles(span)
         )
         self.names: dict[int, str] = {}  # offset of a subject token -> the person it names
-        # paragraph, name, and 2 when it is the subject of a speech verb, 1 of another verb,
-        # 0 when it is named otherwise ("Farrelly disputed", parsed as an adverb)
+        # paragraph, name, and 3 when it is the subject of a speech verb, 2 of a main clause's
+        # verb, 1 of another verb, 0 when named otherwise ("Farrelly disputed", an "adverb")
         self.mentions: list[tuple[int, str, int]] = []
         for number, doc in enumerate(self.docs):
             for token in doc:
@@ -420,13 +422,15 @@ class _Article:
                 return
         if name:
             self.names[self.at(token)] = name
-            self.mentions.append((number, name, 2 if speaking else 1))
+            # the subject of a main clause is more salient than that of a clause inside it
+            main = token.head.dep_ == "ROOT"
+            self.mentions.append((number, name, 3 if speaking else 2 if main else 1))
 
     def _antecedent(self, number: int, organisation: bool) -> str | None:
         """Who "he"/"she" (a person) or "it" (an ``organisation``) in paragraph ``number`` is:
-        the latest speaker named in that paragraph, else the latest subject, else the latest
-        name; else the same in the paragraph before (passing over paragraphs that are all
-        quotation, as a quote running over paragraphs makes)."""
+        the latest speaker named in that paragraph, else the latest subject of a main clause,
+        else of any clause, else the latest name; else the same in the paragraph before
+        (passing over paragraphs that are all quotation, as a quote over paragraphs makes)."""
         before = number - 1
         while before > 0 and self._all_quoted(before):
             before -= 1
@@ -459,6 +463,18 @@ class _Article:
             return None
         at, word = self.at(token), token.lemma_.lower()
         return next((n for o, r, n in reversed(self.roles) if r == word and o < at), None)
+
+    def _name_after(self, token: Token) -> str | None:
+        """The name right after ``token`` ("said Gordon McAllister-Shaw"), if one follows."""
+        doc, i = token.doc, token.i + 1
+        while i < len(doc) and doc[i].text == ".":
+            i += 1
+        if i == len(doc):
+            return None
+        after = doc[i]
+        while after.dep_ == "compound" and after.head.i > after.i:  # to the name's end
+            after = after.head
+        return self._name(after) if after.pos_ == "PROPN" or after.ent_type_ == "PERSON" else None
 
     def _name(self, token: Token) -> str | None:
         """The full name ``token`` stands in, if it stands in one."""
@@ -559,13 +575,12 @@ class _Article:
             subjects = [c for c in verb.children if c.dep_ == "nsubj"]
             subject = next((c for c in subjects if not self.quoted(self.at(c))), None)
             if subject is not None:
-                return self.names.get(self.at(subject)) or self._name(subject)
-            if speech and verb.i + 1 < len(verb.doc):
-                after = verb.doc[verb.i + 1]
-                while after.dep_ == "compound" and after.head.i > after.i:  # to the name's end
-                    after = after.head
-                if after.pos_ == "PROPN" or after.ent_type_ == "PERSON":
-                    return self._name(after)
+                name = self.names.get(self.at(subject)) or self._name(subject)
+                if name is None and subject.lower_.rstrip(".") in _TITLES:
+                    return self._name_after(subject)  # "Sgt." taken for the name
+                return name
+            if speech and (name := self._name_after(verb)):
+                return name
             if verb.dep_ not in ("advcl", "xcomp", "conj", "pcomp"):
                 return None
             verb, speech = verb.head, False
