@@ -314,6 +314,11 @@ def _capital(token: Token) -> bool:
     return token.text[0].isupper()
 
 
+def _title_word(token: Token) -> bool:
+    """Whether ``token`` is a title that opens a name without being part of it ("Sgt.")."""
+    return token.lower_.rstrip(".") in _TITLES
+
+
 def _proper(token: Token) -> bool:
     return token.ent_type_ in ("PERSON", "ORG") or token.pos_ == "PROPN"
 
@@ -333,9 +338,9 @@ def _roles(span: Span) -> list[str]:
     stands before the entity), the noun it is put beside ("provost" for "the university's
     provost, Julian Petrakis"), and an organisation's head noun ("agency")."""
     doc, first = span.doc, span.start
-    while first and doc[first - 1].lower_.rstrip(".") in _TITLES:
+    while first and _title_word(doc[first - 1]):
         first -= 1
-    roles = [t.lower_.rstrip(".") for t in doc[first : span.end] if t.lower_.rstrip(".") in _TITLES]
+    roles = [t.lower_.rstrip(".") for t in doc[first : span.end] if _title_word(t)]
     head = span.root.head
     if span.root.dep_ == "appos" and head.pos_ == "NOUN":
         roles.append(head.lemma_.lower())
@@ -351,7 +356,7 @@ def _clean(span: Span | None) -> str | None:
     """The name without its titles: "National Security Minister Ben Gvir" -> "Ben Gvir"."""
     if span is None:
         return None
-    titles = [t.i for t in span if t.lower_.rstrip(".") in _TITLES]
+    titles = [t.i for t in span if _title_word(t)]
     first = titles[-1] + 1 if titles else span.start
     if first < span.end and span.doc[first].lower_ == "the":
         first += 1
@@ -372,15 +377,11 @@ class _Article:
         self.base = {id(doc): s for doc, (s, _) in zip(self.docs, self.paragraphs, strict=True)}
         spans = [_name_span(t) for d in self.docs for t in d if t.dep_ in _SUBJECTS]
         spans += [e for d in self.docs for e in d.ents if _is_name(e)]
-        named = sorted((self.at(span[0]), span) for span in spans if span is not None)
-        self.people = [name for _, span in named if (name := _clean(span))]
+        located = sorted((self.at(span[0]), span) for span in spans if span is not None)
+        named = [(at, span, name) for at, span in located if (name := _clean(span))]
+        self.people = [name for _, _, name in named]
         # "the judge" after "Judge Hermione Calloway", "the agency" after "the Anti-Doping Agency"
-        self.roles = sorted(
-            (self.at(span[0]), role, name)
-            for _, span in named
-            if (name := _clean(span))
-            for role in _roles(span)
-        )
+        self.roles = sorted((at, role, name) for at, span, name in named for role in _roles(span))
         self.names: dict[int, str] = {}  # offset of a subject token -> the person it names
         # paragraph, name, and 3 when it is the subject of a speech verb, 2 of a main clause's
         # verb, 1 of another verb, 0 when named otherwise ("Farrelly disputed", an "adverb")
@@ -576,7 +577,7 @@ class _Article:
             subject = next((c for c in subjects if not self.quoted(self.at(c))), None)
             if subject is not None:
                 name = self.names.get(self.at(subject)) or self._name(subject)
-                if name is None and subject.lower_.rstrip(".") in _TITLES:
+                if name is None and _title_word(subject):
                     return self._name_after(subject)  # "Sgt." taken for the name
                 return name
             if speech and (name := self._name_after(verb)):
