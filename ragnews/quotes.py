@@ -283,8 +283,10 @@ def _name_span(token: Token) -> Span | None:
         entity = next(e for e in doc.ents if e.start <= token.i < e.end)
         start, end, label = entity.start, entity.end, entity.label_
     elif token.pos_ != "PROPN" or token.ent_type_ in _PLACES:
-        beside = [c for c in token.children if c.dep_ == "appos" and _proper(c)]
-        return _name_span(beside[0]) if beside and token.pos_ in ("NOUN", "NUM") else None
+        if token.pos_ not in ("NOUN", "NUM", "ADJ"):
+            return None
+        beside = (c for c in token.children if c.dep_ == "appos" and _proper(c))
+        return next(filter(None, map(_name_span, beside)), None)
     else:
         start, end = token.i, token.i + 1
     while start:
@@ -300,14 +302,34 @@ def _name_span(token: Token) -> Span | None:
             start -= 2
         elif before.lower_ in _PARTICLES and start > 1 and _capital(doc[start - 2]):
             start -= 2  # a particle joins two parts of one name, as a hyphen does
+        elif before.text in ("'", "’") and start > 1 and _plural_owner(doc[start - 2], start):
+            start -= 2  # a plural possessive inside an organisation's name ("Users' Association")
         else:
             break
     return Span(doc, start, end, label=label)
 
 
+def _plural_owner(word: Token, start: int) -> bool:
+    """Whether ``word``, before a bare apostrophe, is a capitalised plural that owns the name
+    starting at ``start`` ("Farmers' Union"), not another party's possessive ("Biden's")."""
+    return _capital(word) and word.lower_.endswith("s") and word.head.i >= start
+
+
 def _joined(word: Token, hyphen: Token) -> bool:
     """Whether ``word`` and the word after ``hyphen`` make one capitalised name ("Osgood-Hale")."""
     return _capital(word) and not (word.whitespace_ or hyphen.whitespace_)
+
+
+def _hyphenated(token: Token) -> str:
+    """The capitalised word ``token`` is part of, across hyphens ("Delacourt-Venn")."""
+    doc, start, end = token.doc, token.i, token.i
+    while start > 1 and doc[start - 1].text == "-" and _joined(doc[start - 2], doc[start - 1]):
+        start -= 2
+    while end + 2 < len(doc) and doc[end + 1].text == "-" and _joined(doc[end], doc[end + 1]):
+        if not _capital(doc[end + 2]):
+            break
+        end += 2
+    return doc[start : end + 1].text
 
 
 def _capital(token: Token) -> bool:
@@ -376,16 +398,23 @@ class _Article:
         self.docs = list(nlp.pipe(text[s:e] for s, e in self.paragraphs))
         self.base = {id(doc): s for doc, (s, _) in zip(self.docs, self.paragraphs, strict=True)}
         spans = [_name_span(t) for d in self.docs for t in d if t.dep_ in _SUBJECTS]
-        spans += [e for d in self.docs for e in d.ents if _is_name(e)]
+        # each entity with what the tagger left out ("ter" of "Marjolein ter Haar")
+        spans += [_name_span(e[-1]) for d in self.docs for e in d.ents if _is_name(e)]
         located = sorted((self.at(span[0]), span) for span in spans if span is not None)
         named = [(at, span, name) for at, span in located if (name := _clean(span))]
         self.people = [name for _, _, name in named]
+        # names the tagger calls organisations and never people ("Harrowfell Mining")
+        labels = {(name, span.label_) for _, span, name in named}
+        self.organisations = {n for n, label in labels if label == "ORG"} - {
+            n for n, label in labels if label == "PERSON"
+        }
         # "the judge" after "Judge Hermione Calloway", "the agency" after "the Anti-Doping Agency"
         self.roles = sorted((at, role, name) for at, span, name in named for role in _roles(span))
         self.names: dict[int, str] = {}  # offset of a subject token -> the person it names
-        # paragraph, name, and 3 when it is the subject of a speech verb, 2 of a main clause's
-        # verb, 1 of another verb, 0 when named otherwise ("Farrelly disputed", an "adverb")
-        self.mentions: list[tuple[int, str, int]] = []
+        # paragraph, name (None: an unnamed speaker, "a spokesman said"), 3 when it is the
+        # subject of a speech verb, 2 of a main clause's verb, 1 of another verb, 0 when named
+        # otherwise ("Farrelly disputed", an "adverb"), and whether it is an organisation
+        self.mentions: list[tuple[int, str | None, int, bool]] = []
         for number, doc in enumerate(self.docs):
             for token in doc:
                 if self.quoted(self.at(token)):
@@ -393,7 +422,7 @@ class _Article:
                 if token.dep_ in _SUBJECTS:
                     self._mention(number, token)
                 elif name := self._surname(token):
-                    self.mentions.append((number, name, 0))
+                    self.mentions.append((number, name, 0, _is_organisation(name)))
 
     def at(self, token: Token) -> int:
         return self.base[id(token.doc)] + token.idx
@@ -425,21 +454,27 @@ class _Article:
             self.names[self.at(token)] = name
             # the subject of a main clause is more salient than that of a clause inside it
             main = token.head.dep_ == "ROOT"
-            self.mentions.append((number, name, 3 if speaking else 2 if main else 1))
+            rank = 3 if speaking else 2 if main else 1
+            self.mentions.append((number, name, rank, _is_organisation(name)))
+        elif speaking and (token.tag_ == "NN" or token.lower_ in _PRONOUNS):
+            # "a spokesman for the police said": "he" after it is that unnamed speaker
+            self.mentions.append((number, None, 3, token.lower_ in _ORGANISATION_WORDS))
 
     def _antecedent(self, number: int, organisation: bool) -> str | None:
-        """Who "he"/"she" (a person) or "it" (an ``organisation``) in paragraph ``number`` is:
-        the latest speaker named in that paragraph, else the latest subject of a main clause,
-        else of any clause, else the latest name; else the same in the paragraph before
-        (passing over paragraphs that are all quotation, as a quote over paragraphs makes)."""
+        """Who "he"/"she" (a person) or "it" (an ``organisation``, or a name tagged only as
+        one) in paragraph ``number`` is: the latest speaker in that paragraph (None when that
+        speaker is unnamed), else the latest subject of a main clause, else of any clause, else
+        the latest name; else the same in the paragraph before (passing over paragraphs that
+        are all quotation, as a quote over paragraphs makes)."""
         before = number - 1
         while before > 0 and self._all_quoted(before):
             before -= 1
         for paragraph in (number, before):
             near = [
                 (rank, i, name)
-                for i, (where, name, rank) in enumerate(self.mentions)
-                if where == paragraph and _is_organisation(name) == organisation
+                for i, (where, name, rank, kind) in enumerate(self.mentions)
+                if where == paragraph
+                and (kind == organisation or (organisation and name in self.organisations))
             ]
             if near:
                 return max(near)[2]
@@ -454,8 +489,9 @@ class _Article:
         whatever the parser made of it ("Farrelly disputed" parsed as an adverb)."""
         if not _capital(token):
             return None
-        name = self._full(token.text)
-        return name if name != token.text else None
+        word = _hyphenated(token)
+        name = self._full(word)
+        return name if name != word else None
 
     def _role(self, token: Token) -> str | None:
         """The name "the judge" or "the agency" stands for: the latest one given that title or
@@ -502,7 +538,7 @@ class _Article:
         found: list[str | None] = []
         spoken: tuple[int, str | None] = (-2, None)  # where the latest speech ends, its speaker
         for start, end in self.quotes:
-            if _is_title(self.text, start, end):
+            if _is_title(self.text, start, end) or self._modifier(start, end):
                 found.append(None)
                 continue
             verb = self._governing_verb(start, end)
@@ -518,6 +554,22 @@ class _Article:
             found.append(speaker)
             spoken = self.paragraph(end), speaker
         return found
+
+    def _modifier(self, start: int, end: int) -> bool:
+        """Whether the quotation is a term put before a noun ("a trial of "tap-and-go"
+        payment"): its words hang from a noun after it, as speech never does."""
+        outside = [
+            t
+            for s in self._sentences(start, end)
+            for t in s
+            if start <= self.at(t) < end and not start <= self.at(t.head) < end
+        ]
+        return bool(outside) and all(
+            t.dep_ in ("nmod", "compound", "amod")
+            and t.head.pos_ in ("NOUN", "PROPN")
+            and self.at(t.head) >= end
+            for t in outside
+        )
 
     def _sentences(self, start: int, end: int) -> list[Span]:
         """The sentences of the paragraphs that the span ``start:end`` touches."""
@@ -560,6 +612,12 @@ class _Article:
             return next((t for t in bare if not self.quoted(self.at(t))), None)
         return None
 
+    def _subject_name(self, subject: Token) -> str | None:
+        name = self.names.get(self.at(subject)) or self._name(subject)
+        if name is None and _title_word(subject):
+            return self._name_after(subject)  # "Sgt." taken for the name
+        return name
+
     def _complement(self, verb: Token) -> bool:
         """Whether ``verb`` has a clause or object of its own outside the quotes."""
         return any(
@@ -572,16 +630,19 @@ class _Article:
         in "asked Gordon McAllister-Shaw", parsed as an object or not at all, the name after the
         verb."""
         speech = True  # ``verb`` is the speech verb itself, not one it hangs from
+        climb = ("advcl", "xcomp", "conj", "pcomp")
         while True:
-            subjects = [c for c in verb.children if c.dep_ == "nsubj"]
-            subject = next((c for c in subjects if not self.quoted(self.at(c))), None)
-            if subject is not None:
-                name = self.names.get(self.at(subject)) or self._name(subject)
-                if name is None and _title_word(subject):
-                    return self._name_after(subject)  # "Sgt." taken for the name
+            subjects = [
+                c for c in verb.children if c.dep_ == "nsubj" and not self.quoted(self.at(c))
+            ]
+            # the parser may split one name into two ("Patients’ Data Watch")
+            name = next(filter(None, map(self._subject_name, subjects)), None)
+            if name or (subjects and speech):
                 return name
             if speech and (name := self._name_after(verb)):
                 return name
-            if verb.dep_ not in ("advcl", "xcomp", "conj", "pcomp"):
+            # "He said the government would fund it, adding: ...": "adding" hung from "fund",
+            # whose subject names nobody, belongs to the clause above
+            if not (verb.dep_ in climb or (subjects and verb.dep_ == "ccomp")):
                 return None
             verb, speech = verb.head, False
