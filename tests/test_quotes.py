@@ -331,6 +331,62 @@ def test_adding_belongs_to_the_clause_that_names_the_speaker(nlp: Language) -> N
     ]
 
 
+def test_job_titles_before_a_name_are_not_part_of_it(nlp: Language) -> None:
+    text = (
+        "Harbour Master Brynja Tollefsen said the channel was “too shallow by a metre.”\n"
+        "“Each ballot will be read twice,” Returning Officer Lidia van Aalst said."
+    )
+    assert pairs(text, nlp) == [
+        ("too shallow by a metre.", "Brynja Tollefsen"),
+        ("Each ballot will be read twice,", "Lidia van Aalst"),
+    ]
+
+
+def test_the_hearers_of_a_speech_verb_do_not_speak(nlp: Language) -> None:
+    text = (
+        "Head Teacher Ilse Morrow said she was sad but not surprised. "
+        "Staff had been told they would keep their jobs.\n"
+        "“The children have been wonderful,” she said."
+    )
+    assert pairs(text, nlp) == [("The children have been wonderful,", "Ilse Morrow")]
+
+
+def test_accused_reports_the_accuser(nlp: Language) -> None:
+    text = "Lawmaker Ivo Brankovic accused the ministry of “gambling with people's homes.”"
+    assert pairs(text, nlp) == [("gambling with people's homes.", "Ivo Brankovic")]
+
+
+def test_a_subject_the_parser_gave_to_a_clause_before_the_verb(nlp: Language) -> None:
+    text = (
+        "Cathal Doyle trailed by two votes.\n"
+        "Mr. Doyle, asked on Monday whether he would concede if the count went against him, "
+        'said: "Let\'s get there first."'
+    )
+    assert pairs(text, nlp) == [("Let's get there first.", "Cathal Doyle")]
+
+
+def test_a_colon_introduces_its_subject_s_words(nlp: Language) -> None:
+    text = (
+        "Rhona Pettigrew, who led the campaign, said it would appeal.\n"
+        "Ms. Pettigrew was blunter: “We’re not done. They’ve voted, but they haven’t won.”"
+    )
+    assert pairs(text, nlp) == [
+        ("We’re not done. They’ve voted, but they haven’t won.", "Rhona Pettigrew")
+    ]
+
+
+def test_pronoun_prefers_the_subject_of_the_latest_sentence(nlp: Language) -> None:
+    text = (
+        "Council leader Odette Ferrand-Hale defended the plan.\n"
+        "Councillor Tomas Avery said the estimate was “inflated on purpose.” "
+        "Ms. Ferrand-Hale rejected that. “The surveyors are independent,” she said."
+    )
+    assert pairs(text, nlp) == [
+        ("inflated on purpose.", "Tomas Avery"),
+        ("The surveyors are independent,", "Odette Ferrand-Hale"),
+    ]
+
+
 def test_rock_n_roll_is_not_a_quote(nlp: Language) -> None:
     for text in ("A radio played rock 'n' roll all night.", "They danced to ’80s rock ’n’ roll."):
         assert find_quotes(text, nlp) == []
