@@ -15,7 +15,9 @@ from pathlib import Path
 
 from ragnews.quotes import attribution_scores, comparable, find_quotes, load_nlp
 
-SETS = [Path("benchmarks/quotes") / name for name in ("dev", "dev2", "dev3", "dev4", "test")]
+SETS = [
+    Path("benchmarks/quotes") / name for name in ("dev", "dev2", "dev3", "dev4", "dev5", "test")
+]
 Pair = tuple[str, str | None]
 
 
