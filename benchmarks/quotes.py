@@ -16,7 +16,8 @@ from pathlib import Path
 from ragnews.quotes import attribution_scores, comparable, find_quotes, load_nlp
 
 SETS = [
-    Path("benchmarks/quotes") / name for name in ("dev", "dev2", "dev3", "dev4", "dev5", "test")
+    Path("benchmarks/quotes") / name
+    for name in ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "test")
 ]
 Pair = tuple[str, str | None]
 

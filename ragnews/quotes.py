@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
 from ragnews.paragraphs import paragraph_spans
 from ragnews.records import Quote
@@ -40,7 +40,7 @@ SPEECH_VERBS = frozenset(
     "say add ask argue tell call write insist warn note explain claim state declare reply "
     "respond answer recall suggest conclude acknowledge admit announce assert caution complain "
     "contend counter describe emphasize stress predict remark tweet urge testify observe "
-    "accuse".split()
+    "accuse shout".split()
 )
 # Words that open a name without being part of it ("Prime Minister", "Mr.", "former").
 _TITLES = frozenset(
@@ -68,6 +68,9 @@ _ORGANISATION_WORDS = frozenset(
     "organization partners party pharmaceuticals police service society systems team "
     "technologies tribunal trust union university".split()
 )
+# Speech verbs whose object is who is spoken to or of ("called Vessmere 'a booking agency'"),
+# never the speaker put after the verb as in "said Gordon McAllister-Shaw".
+_OBJECT_VERBS = frozenset({"call", "tell", "accuse", "urge", "describe"})
 _GENERIC = frozenset({"company", "firm", "group", "organisation", "organization"})
 _SUBJECTS = ("nsubj", "nsubjpass")
 
@@ -289,7 +292,13 @@ def _name_span(token: Token) -> Span | None:
     elif token.pos_ != "PROPN" or token.ent_type_ in _PLACES:
         if token.pos_ not in ("NOUN", "NUM", "ADJ"):
             return None
-        beside = (c for c in token.children if c.dep_ == "appos" and _proper(c))
+        # also a person put beside the place of the title ("its organiser in Hallowmere,
+        # Zdenka Kross, said"), which the parser hangs from the place
+        places = (o for p in token.children if p.dep_ == "prep" for o in p.children)
+        beside = [c for c in token.children if c.dep_ == "appos" and _proper(c)]
+        beside += [
+            c for o in places for c in o.children if c.dep_ == "appos" and c.ent_type_ == "PERSON"
+        ]
         return next(filter(None, map(_name_span, beside)), None)
     else:
         start, end = token.i, token.i + 1
@@ -304,13 +313,21 @@ def _name_span(token: Token) -> Span | None:
             start -= 1
         elif before.text == "-" and start > 1 and _joined(doc[start - 2], before):
             start -= 2
-        elif before.lower_ in _PARTICLES and start > 1 and _capital(doc[start - 2]):
-            start -= 2  # a particle joins two parts of one name, as a hyphen does
+        elif before.lower_ in _PARTICLES and (owner := _particle_owner(doc, start - 1)) is not None:
+            start = owner  # particles join two parts of one name ("de la"), as a hyphen does
         elif before.text in ("'", "’") and start > 1 and _plural_owner(doc[start - 2], start):
             start -= 2  # a plural possessive inside an organisation's name ("Users' Association")
         else:
             break
     return Span(doc, start, end, label=label)
+
+
+def _particle_owner(doc: Doc, particle: int) -> int | None:
+    """Where the name starts whose particles ("van der") end at index ``particle``; None when
+    no capitalised word comes before them."""
+    while particle > 0 and doc[particle - 1].lower_ in _PARTICLES:
+        particle -= 1
+    return particle - 1 if particle > 0 and _capital(doc[particle - 1]) else None
 
 
 def _plural_owner(word: Token, start: int) -> bool:
@@ -370,6 +387,10 @@ def _roles(span: Span) -> list[str]:
     head = span.root.head
     if span.root.dep_ == "appos" and head.pos_ == "NOUN":
         roles.append(head.lemma_.lower())
+    # the noun put beside the name: "the Citizens' Register Watch, a campaign group"
+    roles += [
+        c.lemma_.lower() for c in span.root.children if c.dep_ == "appos" and c.pos_ == "NOUN"
+    ]
     if len(span) > 1 and span[-1].ent_type_ != "PERSON":  # an organisation's head noun
         roles.append(span[-1].lemma_.lower())
     organisation = [t.lower_ for t in span if t.lower_ in _ORGANISATION_WORDS]
@@ -386,8 +407,8 @@ def _clean(span: Span | None) -> str | None:
     first = titles[-1] + 1 if titles else span.start
     if first < span.end and span.doc[first].lower_ == "the":
         first += 1
-    name = span.doc[first : span.end].text
-    return name.removesuffix("'s").removesuffix("’s") or None
+    name = span.doc[first : span.end].text.removesuffix("'s").removesuffix("’s")
+    return name if any(word[0].isupper() for word in name.split()) else None  # "lorry driver"
 
 
 class _Article:
@@ -536,16 +557,17 @@ class _Article:
         """The first longer name in the article that ends with ``name`` ("Miller" for "Aaron
         David Miller"), else an organisation's that begins with it ("Quaymaster" for
         "Quaymaster Holdings"), else ``name`` itself."""
-        words = (name or "").split()
+        words = (name or "").lower().split()  # "Van der Stael" opening a sentence
         for person in self.people:
-            full = person.split()
+            full = person.lower().split()
             if len(full) > len(words) > 0 and full[-len(words) :] == words:
                 return person
         for person in self.people:  # "Quaymaster" for "Quaymaster Holdings"
-            full = person.split()
+            full = person.lower().split()
             rest = full[len(words) :]
-            if words and full[: len(words)] == words and rest and _is_organisation(" ".join(rest)):
-                return person
+            if words and full[: len(words)] == words and rest:
+                if _is_organisation(" ".join(rest)) or person in self.organisations:
+                    return person
         return name
 
     def speakers(self) -> list[str | None]:
@@ -649,9 +671,13 @@ class _Article:
 
     def _clause_subject(self, verb: Token) -> str | None:
         """The subject the parser gave a clause before ``verb`` instead of ``verb`` ("Mr.
-        Ferreby, asked whether he would concede, said: ..." parsed "Ferreby asked")."""
-        clauses = (c for c in verb.children if c.dep_ == "advcl" and c.i < verb.i)
-        return next(filter(None, map(self._subject_of, clauses)), None)
+        Ferreby, asked whether he would concede, said: ..." parsed "Ferreby asked"), or took
+        for an adverb ("Brandhorst later told reporters")."""
+        before = [c for c in verb.children if c.i < verb.i]
+        clauses = (c for c in before if c.dep_ == "advcl")
+        found = next(filter(None, map(self._subject_of, clauses)), None)
+        adverbs = (t for c in before for t in c.subtree if t.dep_ == "advmod" and _capital(t))
+        return found or next(filter(None, map(self._surname, adverbs)), None)
 
     def _subject_name(self, subject: Token) -> str | None:
         name = self.names.get(self.at(subject)) or self._name(subject)
@@ -678,10 +704,13 @@ class _Article:
             name = next(filter(None, map(self._subject_name, subjects)), None)
             if name or (subjects and speech):
                 return name
-            if speech and (name := self._name_after(verb) or self._clause_subject(verb)):
+            after = self._name_after(verb) if verb.lemma_ not in _OBJECT_VERBS else None
+            if speech and (name := after or self._clause_subject(verb)):
                 return name
             # "He said the government would fund it, adding: ...": "adding" hung from "fund",
             # whose subject names nobody, belongs to the clause above
-            if not (verb.dep_ in climb or (subjects and verb.dep_ == "ccomp")):
+            # a participle with no subject of its own ("confirmed it, writing that ...") too
+            inherits = subjects or verb.tag_ in ("VBG", "VBN")
+            if not (verb.dep_ in climb or (inherits and verb.dep_ == "ccomp")):
                 return None
             verb, speech = verb.head, False

@@ -40,10 +40,18 @@ def test_demo_article_precision_and_recall(nlp: Language) -> None:
 
 @pytest.mark.parametrize(
     ("folder", "floor"),
-    [("dev", 0.98), ("dev2", 0.94), ("dev3", 0.93), ("dev4", 0.98), ("dev5", 0.98), ("test", 0.75)],
+    [
+        ("dev", 0.98),
+        ("dev2", 0.94),
+        ("dev3", 0.93),
+        ("dev4", 0.98),
+        ("dev5", 0.98),
+        ("dev6", 0.86),
+        ("test", 0.85),
+    ],
 )
 def test_hand_labelled_news_articles(nlp: Language, folder: str, floor: float) -> None:
-    """Every quotation of 42 labelled wire-style articles (benchmarks/quotes/), and at least
+    """Every quotation of 48 labelled wire-style articles (benchmarks/quotes/), and at least
     the share of right speakers measured there; the test set was written blind to this code."""
     where = ROOT / "benchmarks" / "quotes" / folder
     gold = json.loads((where / "quotes.json").read_text(encoding="utf-8"))
@@ -384,6 +392,68 @@ def test_pronoun_prefers_the_subject_of_the_latest_sentence(nlp: Language) -> No
     assert pairs(text, nlp) == [
         ("inflated on purpose.", "Tomas Avery"),
         ("The surveyors are independent,", "Odette Ferrand-Hale"),
+    ]
+
+
+def test_a_lowercase_description_is_no_name(nlp: Language) -> None:
+    text = '"He has been good for this town, I\'ll say that," said one retired lorry driver.'
+    assert pairs(text, nlp) == [("He has been good for this town, I'll say that,", None)]
+
+
+def test_particles_in_any_case_and_number(nlp: Language) -> None:
+    text = (
+        "Lieve van der Stael chairs the orchestra's board.\n"
+        "Van der Stael said the hall “cannot pay its way.”\n"
+        "Esteban de la Harve, 58, gave evidence for five hours. “I put it in writing,” he said."
+    )
+    assert pairs(text, nlp) == [
+        ("cannot pay its way.", "Lieve van der Stael"),
+        ("I put it in writing,", "Esteban de la Harve"),
+    ]
+
+
+def test_the_object_of_called_is_not_the_speaker(nlp: Language) -> None:
+    text = (
+        "The Orrin Musicians’ Guild said it had not been consulted and called Halvard "
+        "“a booking agency with no ear for music.”"
+    )
+    assert pairs(text, nlp) == [
+        ("a booking agency with no ear for music.", "Orrin Musicians’ Guild")
+    ]
+
+
+def test_a_shouted_quote_is_its_shouter_s(nlp: Language) -> None:
+    text = (
+        '"We let you down," Alistair Quennell said.\n'
+        "Quennell said the fence met the rules. That drew jeers. "
+        '"My kids walk past that fence every day!" one man shouted from the back of the hall.'
+    )
+    assert pairs(text, nlp) == [
+        ("We let you down,", "Alistair Quennell"),
+        ("My kids walk past that fence every day!", None),
+    ]
+
+
+def test_the_group_is_the_one_called_a_group(nlp: Language) -> None:
+    text = (
+        "The Concord Party declined to comment.\n"
+        "The Citizens’ Ledger Watch, a campaign group, said the rules had failed. "
+        "“Self-certification has failed, again,” the group said."
+    )
+    assert pairs(text, nlp) == [("Self-certification has failed, again,", "Citizens’ Ledger Watch")]
+
+
+def test_speakers_the_parser_misplaced(nlp: Language) -> None:
+    text = (
+        "Odalys Farrington runs the firm, and Zdenka Kross organises its staff.\n"
+        "Farrington confirmed that in her memo, writing that the town would remain "
+        '"home, full stop."\n'
+        "Its organiser in Hallowmere, Zdenka Kross, said members would meet the company "
+        '"before anyone signs anything."'
+    )
+    assert pairs(text, nlp) == [
+        ("home, full stop.", "Odalys Farrington"),
+        ("before anyone signs anything.", "Zdenka Kross"),
     ]
 
 
