@@ -27,6 +27,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import spacy
 from spacy.language import Language
@@ -346,9 +347,12 @@ def _hyphenated(token: Token) -> str:
     doc, start, end = token.doc, token.i, token.i
     while start > 1 and doc[start - 1].text == "-" and _joined(doc[start - 2], doc[start - 1]):
         start -= 2
-    while end + 2 < len(doc) and doc[end + 1].text == "-" and _joined(doc[end], doc[end + 1]):
-        if not _capital(doc[end + 2]):
-            break
+    while (
+        end + 2 < len(doc)
+        and doc[end + 1].text == "-"
+        and _joined(doc[end], doc[end + 1])
+        and _capital(doc[end + 2])
+    ):
         end += 2
     return doc[start : end + 1].text
 
@@ -411,6 +415,16 @@ def _clean(span: Span | None) -> str | None:
     return name if any(word[0].isupper() for word in name.split()) else None  # "lorry driver"
 
 
+class _Mention(NamedTuple):
+    """Somebody a sentence names, as a pronoun after it may stand for them."""
+
+    paragraph: int
+    sentence: int  # offset of the sentence's first word
+    name: str | None  # None: an unnamed speaker ("a spokesman for the police said")
+    rank: int  # 3: subject of a speech verb, 2: of a main clause, 1: of another, 0: named else
+    organisation: bool
+
+
 class _Article:
     """One article parsed paragraph by paragraph, with its people and their subject mentions."""
 
@@ -436,10 +450,7 @@ class _Article:
         # "the judge" after "Judge Hermione Calloway", "the agency" after "the Anti-Doping Agency"
         self.roles = sorted((at, role, name) for at, span, name in named for role in _roles(span))
         self.names: dict[int, str] = {}  # offset of a subject token -> the person it names
-        # paragraph, name (None: an unnamed speaker, "a spokesman said"), 3 when it is the
-        # subject of a speech verb, 2 of a main clause's verb, 1 of another verb, 0 when named
-        # otherwise ("Farrelly disputed", an "adverb"), and whether it is an organisation
-        self.mentions: list[tuple[int, int, str | None, int, bool]] = []
+        self.mentions: list[_Mention] = []
         for number, doc in enumerate(self.docs):
             for token in doc:
                 if self.quoted(self.at(token)):
@@ -447,12 +458,11 @@ class _Article:
                 if token.dep_ in _SUBJECTS:
                     self._mention(number, token)
                 elif name := self._surname(token):
-                    self.mentions.append(
-                        (number, self._sentence(token), name, 0, _is_organisation(name))
-                    )
+                    self._add(number, token, name, 0)
 
-    def _sentence(self, token: Token) -> int:
-        return self.at(token.sent[0])
+    def _add(self, number: int, token: Token, name: str | None, rank: int) -> None:
+        organisation = _is_organisation(name) if name else token.lower_ in _ORGANISATION_WORDS
+        self.mentions.append(_Mention(number, self.at(token.sent[0]), name, rank, organisation))
 
     def at(self, token: Token) -> int:
         return self.base[id(token.doc)] + token.idx
@@ -484,15 +494,9 @@ class _Article:
             self.names[self.at(token)] = name
             # the subject of a main clause is more salient than that of a clause inside it
             main = token.head.dep_ == "ROOT"
-            rank = 3 if speaking else 2 if main else 1
-            self.mentions.append(
-                (number, self._sentence(token), name, rank, _is_organisation(name))
-            )
+            self._add(number, token, name, 3 if speaking else 2 if main else 1)
         elif speaking and (token.tag_ == "NN" or token.lower_ in _PRONOUNS):
-            # "a spokesman for the police said": "he" after it is that unnamed speaker
-            self.mentions.append(
-                (number, self._sentence(token), None, 3, token.lower_ in _ORGANISATION_WORDS)
-            )
+            self._add(number, token, None, 3)  # "a spokesman said": "he" after it is him
 
     def _antecedent(self, number: int, organisation: bool) -> str | None:
         """Who "he"/"she" (a person) or "it" (an ``organisation``, or a name tagged only as
@@ -506,10 +510,13 @@ class _Article:
             before -= 1
         for paragraph in (number, before):
             near = [
-                (rank > 1, sentence, rank, i, name)
-                for i, (where, sentence, name, rank, kind) in enumerate(self.mentions)
-                if where == paragraph
-                and (kind == organisation or (organisation and name in self.organisations))
+                (m.rank > 1, m.sentence, m.rank, i, m.name)
+                for i, m in enumerate(self.mentions)
+                if m.paragraph == paragraph
+                and (
+                    m.organisation == organisation
+                    or (organisation and m.name in self.organisations)
+                )
             ]
             if near:
                 return max(near)[-1]
@@ -517,7 +524,7 @@ class _Article:
 
     def _all_quoted(self, number: int) -> bool:
         start = self.paragraphs[number][0]
-        return not any(m[0] == number for m in self.mentions) and self.quoted(start + 1)
+        return not any(m.paragraph == number for m in self.mentions) and self.quoted(start + 1)
 
     def _surname(self, token: Token) -> str | None:
         """The longer name the article gives that a capitalised word stands for (see ``_full``),
@@ -598,12 +605,9 @@ class _Article:
         before = [t for s in self._sentences(start, start) for t in s if self.at(t) < start]
         while before and _MARK.fullmatch(before[-1].text):
             before.pop()
-        last = before[-1] if before else None
-        return (
-            last
-            if last is not None and last.text == ":" and not self.quoted(self.at(last))
-            else None
-        )
+        if before and before[-1].text == ":" and not self.quoted(self.at(before[-1])):
+            return before[-1]
+        return None
 
     def _subject_of(self, verb: Token) -> str | None:
         """The name of ``verb``'s subject, if it names somebody."""
@@ -700,13 +704,13 @@ class _Article:
         climb = ("advcl", "xcomp", "conj", "pcomp")
         while True:
             subjects = self._subjects(verb)
-            # the parser may split one name into two ("Patients’ Data Watch")
-            name = next(filter(None, map(self._subject_name, subjects)), None)
+            name = self._subject_of(verb)  # of two subjects, as in "Patients’ Data Watch"
             if name or (subjects and speech):
                 return name
-            after = self._name_after(verb) if verb.lemma_ not in _OBJECT_VERBS else None
-            if speech and (name := after or self._clause_subject(verb)):
-                return name
+            if speech:
+                after = None if verb.lemma_ in _OBJECT_VERBS else self._name_after(verb)
+                if name := after or self._clause_subject(verb):
+                    return name
             # "He said the government would fund it, adding: ...": "adding" hung from "fund",
             # whose subject names nobody, belongs to the clause above
             # a participle with no subject of its own ("confirmed it, writing that ...") too
