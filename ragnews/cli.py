@@ -310,6 +310,16 @@ def bench_command(
     answerable_only: Annotated[
         bool, typer.Option("--answerable-only", help="Skip unanswerable questions (SQuAD 2.0).")
     ] = False,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            min=0.0,
+            max=1.0,
+            help="With --reader: answer only at this confidence or above (default: the "
+            "calibrated threshold); 0 always answers, scoring the spans alone.",
+        ),
+    ] = None,
 ) -> None:
     """Score retrieval (and answers) on a question set, indexing its corpus first."""
     _quiet_models()
@@ -329,7 +339,9 @@ def bench_command(
             question_set = keep_answerable(question_set)
         if limit is not None:
             question_set = replace(question_set, questions=question_set.questions[:limit])
-        report = run_benchmark(question_set, index, k, mode or ["dense"], reader)
+        report = run_benchmark(
+            question_set, index, k, mode or ["dense"], reader, min_confidence=min_confidence
+        )
         for written in save_runs(report, save_run) if save_run else []:
             err.print(f"wrote {written}")
         if plot is not None:

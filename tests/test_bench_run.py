@@ -138,6 +138,24 @@ def test_reader_metrics_and_batched_latency(squad_set: QuestionSet, reuse_embedd
     assert report.timing.answer_ms_per_question and report.timing.query_batch_size == 4
 
 
+@pytest.mark.parametrize(("confidence", "abstained"), [(0.0, 0), (1.0, 6)])
+def test_min_confidence_moves_the_threshold(
+    squad_file: Path, reuse_embedder: None, confidence: float, abstained: int
+) -> None:
+    result = runner.invoke(
+        app,
+        ["bench", str(squad_file), "-k", "5", "--reader", "--json"]
+        + ["--min-confidence", str(confidence)],
+    )
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.stdout)["answers"]
+    assert answers["abstained"] == abstained  # 0 always answers; nothing reaches 1
+    if abstained:
+        assert (answers["HasAns_exact"], answers["NoAns_exact"]) == (0.0, 100.0)
+    else:  # every span scored, the unanswerable question answered too
+        assert answers["HasAns_exact"] >= 80 and answers["NoAns_exact"] == 0.0
+
+
 @pytest.mark.parametrize(("speaker", "accuracy"), [("Lena Ortiz", 100.0), ("Tom Reyes", 0.0)])
 def test_speaker_accuracy_on_our_jsonl_format(
     tmp_path: Path, reuse_embedder: None, speaker: str, accuracy: float

@@ -64,13 +64,16 @@ def run_benchmark(
     reader: bool = False,
     progress: bool = True,
     query_batch_size: int = 1,
+    min_confidence: float | None = None,
 ) -> BenchReport:
     """Index ``question_set``'s corpus, run every question in each mode and score the runs.
 
     The index is built in a temporary directory, or in ``index_dir``; an index already there is
     reused when it holds exactly the set's documents (or the set names no corpus), and refused
     otherwise. With ``query_batch_size=1`` each question is searched and timed alone, so p50/p95
-    are per-question latencies. With ``reader``, answers come from ``answering.ask_many``.
+    are per-question latencies. With ``reader``, answers come from ``answering.ask_many``, at
+    its calibrated threshold or at ``min_confidence`` (0: always answer, to score the spans
+    alone).
 
     Example:
         >>> report = run_benchmark(qs, modes=["dense"], progress=False)  # doctest: +SKIP
@@ -96,7 +99,7 @@ def run_benchmark(
         }
         answers, answer_ms = None, None
         if reader and question_set.has_answers:
-            answers, answer_ms = _read(index, questions, k, progress)
+            answers, answer_ms = _read(index, questions, k, progress, min_confidence)
     counts = {
         "documents": len(index.documents),
         "passages": len(index),
@@ -183,7 +186,11 @@ def _documents(hits: list[Hit]) -> RunRanking:
 
 
 def _read(
-    index: Index, questions: list[BenchQuestion], k: int, progress: bool
+    index: Index,
+    questions: list[BenchQuestion],
+    k: int,
+    progress: bool,
+    min_confidence: float | None,
 ) -> tuple[dict[str, float], float]:
     """Answer metrics of ``ask_many``'s best answers, and its mean ms per question (batched)."""
     from ragnews.answering import ask_many
@@ -191,7 +198,7 @@ def _read(
     results: list[Result] = []
     start = time.perf_counter()
     for batch in _batches(questions, ANSWER_BATCH, "answering", progress):
-        results += ask_many(index, [q.text for q in batch], k)
+        results += ask_many(index, [q.text for q in batch], k, min_confidence=min_confidence)
     ms_per_question = 1000 * (time.perf_counter() - start) / len(questions)
     best = {q.id: _best_answer(r) for q, r in zip(questions, results, strict=True)}
     scores = answer_scores(
