@@ -5,13 +5,14 @@ from __future__ import annotations
 import doctest
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 
-from ragnews import quotes
+from ragnews import names, quotes, speakers
 from ragnews.quotes import attribution_scores, find_quotes, load_nlp, quote_spans
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -477,9 +478,10 @@ def test_single_quotes_and_mismatched_marks() -> None:
     assert [text[s:e] for s, e in quote_spans(text)] == ["a farce", "Go on.", "Again,"]
 
 
-def test_docstring_examples() -> None:
-    result = doctest.testmod(quotes)
-    assert result.attempted >= 3 and result.failed == 0
+@pytest.mark.parametrize("module", [quotes, speakers, names])
+def test_docstring_examples(module: ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted >= 1 and result.failed == 0
 
 
 WORDS = ["said", "he", "Jane", "Roe", "Mr.", "Miller", "it", "'s", "talks", "added", "."]
