@@ -156,8 +156,8 @@ def test_a_reader_without_its_tokenizer_files_is_a_clear_error(tmp_path: Path) -
 def test_sentence_deletion_negatives_keep_the_topic_but_lose_the_answer() -> None:
     import random
 
+    from ragnews.reading.negatives import sentence_deletion_negatives
     from ragnews.reading.squad import QAExample
-    from ragnews.reading.training import sentence_deletion_negatives
 
     context = (
         "The delegation was due in Washington on Monday. Prime Minister Netanyahu canceled it "
@@ -178,8 +178,8 @@ def test_sentence_deletion_negatives_keep_the_topic_but_lose_the_answer() -> Non
 def test_entity_swap_negatives_ask_about_an_entity_the_context_does_not_name() -> None:
     import random
 
+    from ragnews.reading.negatives import entity_swap_negatives
     from ragnews.reading.squad import QAExample
-    from ragnews.reading.training import entity_swap_negatives
 
     rafah = "Israel planned an attack on Rafah, in the south of Gaza."
     galant = "Yoav Galant stayed in Washington for talks."
@@ -202,8 +202,8 @@ def test_entity_swap_negatives_ask_about_an_entity_the_context_does_not_name() -
 def test_antonym_negatives_turn_a_contrast_word_the_context_does_not_hold() -> None:
     import random
 
+    from ragnews.reading.negatives import antonym_negatives
     from ragnews.reading.squad import QAExample
-    from ragnews.reading.training import antonym_negatives
 
     oslo = "Oslo is the largest city of Norway."
     both = "Oslo is the largest city and Tromso the smallest one."
@@ -227,8 +227,8 @@ def test_antonym_negatives_turn_a_contrast_word_the_context_does_not_hold() -> N
 def test_negation_negatives_negate_the_verb_of_questions_on_paragraphs_without_negation() -> None:
     import random
 
+    from ragnews.reading.negatives import negation_negatives
     from ragnews.reading.squad import QAExample
-    from ragnews.reading.training import negation_negatives
 
     oslo = "Oslo is the largest city of Norway. The king lives there."
     denied = "Oslo is the largest city. Bergen is not."
