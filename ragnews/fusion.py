@@ -99,6 +99,37 @@ def score_fusion(
     return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
+def keep_leaders(
+    fused: Sequence[tuple[T, float]], leaders: Sequence[T], k: int
+) -> list[tuple[T, float]]:
+    """The first ``k`` items of ``fused`` with every one of ``leaders`` among them.
+
+    A leader missing from the first ``k`` takes the place of the lowest of them that is not a
+    leader (never of the first), at its fused score, so the list stays in fused order.
+    ``hybrid`` search keeps each ranking's best item this way: a passage BM25 alone finds, by a
+    name the embeddings blur, is never hidden by the fusion. Leaders not in ``fused`` are
+    ignored.
+
+    Example:
+        >>> fused = [("a", 0.9), ("b", 0.5), ("c", 0.2), ("d", 0.1)]
+        >>> keep_leaders(fused, ["a", "d"], 3)
+        [('a', 0.9), ('b', 0.5), ('d', 0.1)]
+        >>> keep_leaders(fused, ["c", "d"], 2)
+        [('a', 0.9), ('c', 0.2)]
+    """
+    kept = list(fused[:k])
+    score = dict(fused)
+    wanted = {item for item in leaders if item in score}
+    shown = {item for item, _ in kept}
+    for item in sorted(wanted - shown, key=lambda leader: -score[leader]):
+        others = [i for i in range(1, len(kept)) if kept[i][0] not in wanted]
+        if not others:  # every place but the first holds a leader already
+            break
+        del kept[others[-1]]
+        kept.append((item, score[item]))  # below every item of the first k: order is kept
+    return kept
+
+
 def _z_scores(ranking: Sequence[tuple[T, float]]) -> dict[T, float]:
     best: dict[T, float] = {}
     for item, score in ranking:

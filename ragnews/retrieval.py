@@ -6,9 +6,11 @@ search, so ``k`` rows come back whenever ``k`` allowed rows exist; ``bm25`` retu
 that share a term with the question. ``hybrid`` fuses the dense and BM25 rankings, each taken
 ``max(4 * k, 50)`` deep: by default with ``score_fusion`` (z-scores, weights 0.75 dense and
 0.25 BM25: the best of the settings benchmarks/fusion.py compares), or by
-reciprocal rank fusion; its scores are the fused scores. Equal scores go to the lower row
-(in ``hybrid``, to the row seen first in the dense ranking, then the BM25 one), and rows are
-kept in ``(doc_id, start)`` order, so results depend only on the indexed articles.
+reciprocal rank fusion; its scores are the fused scores. The best row of each ranking (of
+positive weight) is always among the ``k`` returned (``keep_leaders``): a passage that BM25
+alone finds, by a name the embeddings blur, is never hidden by the fusion. Equal scores go to
+the lower row (in ``hybrid``, to the row seen first in the dense ranking, then the BM25 one),
+and rows are kept in ``(doc_id, start)`` order, so results depend only on the indexed articles.
 
 Example:
     >>> check_mode("hybrid")
@@ -30,7 +32,7 @@ import numpy.typing as npt
 
 from ragnews.errors import SearchError
 from ragnews.filters import Filters
-from ragnews.fusion import reciprocal_rank_fusion, score_fusion
+from ragnews.fusion import keep_leaders, reciprocal_rank_fusion, score_fusion
 from ragnews.lexical import Lexical
 from ragnews.records import Document, Passage
 from ragnews.vectors import search_vectors
@@ -102,10 +104,14 @@ def rank(
     for question, by_vector in zip(questions, dense, strict=True):
         by_term = lexical_ranking(lexical, question, depth, allowed)
         if fusion == "score":
-            fused.append(score_fusion([by_vector, by_term], weights)[:k])
+            both = score_fusion([by_vector, by_term], weights)
         else:
-            rankings = [[row for row, _ in by_vector], [row for row, _ in by_term]]
-            fused.append(reciprocal_rank_fusion(rankings, weights)[:k])
+            both = reciprocal_rank_fusion(
+                [[row for row, _ in r] for r in (by_vector, by_term)], weights
+            )
+        weighted = zip((by_vector, by_term), weights, strict=True)
+        leaders = [ranking[0][0] for ranking, weight in weighted if ranking and weight > 0]
+        fused.append(keep_leaders(both, leaders, k))
     return fused
 
 

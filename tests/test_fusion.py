@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ragnews.errors import SearchError
-from ragnews.fusion import RRF_CONSTANT, reciprocal_rank_fusion, score_fusion
+from ragnews.fusion import RRF_CONSTANT, keep_leaders, reciprocal_rank_fusion, score_fusion
 
 
 def test_scores_are_sums_of_weighted_reciprocal_ranks() -> None:
@@ -139,3 +139,30 @@ def test_empty_rankings_and_one_sided_weights() -> None:
 def test_bad_score_fusion_weights_are_refused(weights: list[float], message: str) -> None:
     with pytest.raises(SearchError, match=message):
         score_fusion([DENSE, BM25], weights=weights)
+
+
+def test_leaders_take_the_lowest_places_never_the_first() -> None:
+    fused = [("a", 3.0), ("b", 2.0), ("c", 1.0), ("d", 0.5), ("e", 0.1)]
+    assert keep_leaders(fused, ["a", "e"], 3) == [("a", 3.0), ("b", 2.0), ("e", 0.1)]
+    assert keep_leaders(fused, ["e", "d"], 3) == [("a", 3.0), ("d", 0.5), ("e", 0.1)]
+    assert keep_leaders(fused, ["e", "d"], 2) == [("a", 3.0), ("d", 0.5)]  # the best leader
+    assert keep_leaders(fused, ["b", "x"], 3) == fused[:3]  # shown already; unknown ignored
+    assert keep_leaders(fused, ["e"], 1) == [("a", 3.0)]
+    assert keep_leaders([], ["a"], 3) == []
+
+
+@given(
+    st.lists(st.integers(0, 30), unique=True, max_size=12),
+    st.lists(st.integers(0, 30), max_size=3),
+    st.integers(1, 8),
+)
+def test_kept_leaders_keep_the_fused_order(items: list[int], leaders: list[int], k: int) -> None:
+    fused = [(item, float(-rank)) for rank, item in enumerate(items)]
+    kept = keep_leaders(fused, leaders, k)
+    assert len(kept) == min(k, len(fused))
+    assert kept[:1] == fused[:1]
+    assert [score for _, score in kept] == sorted((score for _, score in kept), reverse=True)
+    known = {item for item in leaders if item in items}
+    if items and len(known) + (items[0] not in known) <= k:  # room for every leader
+        assert known <= {item for item, _ in kept}
+    assert {item for item, _ in kept} >= {item for item, _ in fused[:k]} & known

@@ -17,10 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ragnews import Document, Embedder, Index, IndexMismatchError
+from ragnews.documents import load_documents
 from ragnews.errors import SearchError
 from ragnews.filters import Filters
-from ragnews.fusion import score_fusion
+from ragnews.fusion import keep_leaders, score_fusion
 from ragnews.retrieval import MODES
+
+from .conftest import ROOT
 
 POWER = "How many homes lost power?"
 QUESTIONS = [POWER, "Who designed the library?", "How much did the bridge repairs cost?"]
@@ -91,7 +94,8 @@ def test_every_mode_finds_the_article(archive: Index, mode: str) -> None:
 def test_hybrid_fuses_the_dense_and_bm25_rankings(archive: Index) -> None:
     dense = archive.search(POWER, 50, "dense")  # hybrid takes each ranking 50 deep for k = 5
     bm25 = archive.search(POWER, 50, "bm25")
-    by_score = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])[:5]
+    fused = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])
+    by_score = keep_leaders(fused, [_ids(dense)[0], _ids(bm25)[0]], 5)
     top = archive.search(POWER, 5, "hybrid")
     assert [_ids([h])[0] for h in top] == [key for key, _ in by_score]
     assert [h.score for h in top] == pytest.approx([score for _, score in by_score])
@@ -105,6 +109,21 @@ def test_hybrid_fuses_the_dense_and_bm25_rankings(archive: Index) -> None:
         assert _ids(dense_only) == _ids(dense)[:5]
         bm25_only = archive.search(POWER, 5, "hybrid", weights=(0.0, 2.0), fusion=fusion)
         assert _ids(bm25_only)[0] == _ids(bm25)[0] and len(bm25_only) == 5
+
+
+def test_hybrid_always_shows_each_ranking_s_best_passage(tmp_path: Path, fp32: Embedder) -> None:
+    """A committee named only in one paragraph: BM25 finds it first, the embeddings do not,
+    and the fused top 3 would leave it out."""
+    documents = load_documents([ROOT / "benchmarks" / "quotes" / "dev3" / "articles.jsonl"])
+    index = Index.build(documents.documents, tmp_path / "idx", embedder=fp32)
+    question = "Who chairs the parliamentary science committee?"
+    dense, bm25 = index.search(question, 50, "dense"), index.search(question, 50, "bm25")
+    assert "chairs the parliamentary science committee" in bm25[0].passage.text
+    fused = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])
+    assert _ids(bm25[:1])[0] not in [key for key, _ in fused[:3]]
+    hybrid = index.search(question, 3, "hybrid")
+    assert _ids(hybrid) == [key for key, _ in fused[:2]] + _ids(bm25[:1])
+    assert _ids(index.search(question, 3, "hybrid", weights=(1.0, 0.0)))[:3] == _ids(dense)[:3]
 
 
 def _scored(hits: list[Any]) -> list[tuple[tuple[str, int], float]]:
