@@ -41,6 +41,16 @@ SinceOption = Annotated[
 UntilOption = Annotated[
     str | None, typer.Option("--until", help="Only articles published on or before YYYY-MM-DD.")
 ]
+MinConfidenceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-confidence",
+        min=0.0,
+        max=1.0,
+        help="Answer only at this confidence or above (default: the reader's calibrated "
+        "threshold); 0 always answers with the best spans.",
+    ),
+]
 
 
 def _quiet_models() -> None:
@@ -93,16 +103,7 @@ def ask_command(
         Path | None,
         typer.Option("--reader", help="A local extractive-QA checkpoint (default: ragnews's)."),
     ] = None,
-    min_confidence: Annotated[
-        float | None,
-        typer.Option(
-            "--min-confidence",
-            min=0.0,
-            max=1.0,
-            help="Answer only at this confidence or above (default: the reader's calibrated "
-            "threshold); 0 always gives the best spans.",
-        ),
-    ] = None,
+    min_confidence: MinConfidenceOption = None,
 ) -> None:
     """Answer a question from the articles, with the paragraphs that ground it."""
     _quiet_models()
@@ -310,16 +311,7 @@ def bench_command(
     answerable_only: Annotated[
         bool, typer.Option("--answerable-only", help="Skip unanswerable questions (SQuAD 2.0).")
     ] = False,
-    min_confidence: Annotated[
-        float | None,
-        typer.Option(
-            "--min-confidence",
-            min=0.0,
-            max=1.0,
-            help="With --reader: answer only at this confidence or above (default: the "
-            "calibrated threshold); 0 always answers, scoring the spans alone.",
-        ),
-    ] = None,
+    min_confidence: MinConfidenceOption = None,
 ) -> None:
     """Score retrieval (and answers) on a question set, indexing its corpus first."""
     _quiet_models()
