@@ -5,7 +5,9 @@ dense and BM25 passage rankings are taken ``--depth`` deep once, with their scor
 there as JSON. Every fusion variant then re-ranks those cached lists, as ``ragnews bench`` does:
 the fused passages are cut to ``k`` (20), turned into documents (a document at its best
 passage's rank) and scored with ``ragnews.bench.metrics``. Each list is first cut to
-``--hybrid-depth`` (what ``Index.search`` takes for ``k`` = 20).
+``--hybrid-depth`` (what ``Index.search`` takes for ``k`` = 20). ``Index.search`` also keeps
+each ranking's best passage among the ``k`` (``ragnews.fusion.keep_leaders``); the variants
+here leave that out: it can only change the 20th place, which nDCG@10 and MRR@10 never see.
 
 Printed: every variant's nDCG@10 / MRR@10 per set and its *margin* (its worst lead over the
 better single mode); for each family, the weight chosen on one half of each set's questions
