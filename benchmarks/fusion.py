@@ -7,7 +7,8 @@ the fused passages are cut to ``k`` (20), turned into documents (a document at i
 passage's rank) and scored with ``ragnews.bench.metrics``. Each list is first cut to
 ``--hybrid-depth`` (what ``Index.search`` takes for ``k`` = 20). ``Index.search`` also keeps
 each ranking's best passage among the ``k`` (``ragnews.fusion.keep_leaders``); the variants
-here leave that out: it can only change the 20th place, which nDCG@10 and MRR@10 never see.
+here leave that out: it only changes the last two of the 20 places, which nDCG@10 and MRR@10
+never see.
 
 Printed: every variant's nDCG@10 / MRR@10 per set and its *margin* (its worst lead over the
 better single mode); for each family, the weight chosen on one half of each set's questions
