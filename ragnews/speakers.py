@@ -154,6 +154,7 @@ class _Article:
         located = sorted((self.at(span[0]), span) for span in spans if span is not None)
         named = [(at, span, name) for at, span in located if (name := clean_name(span))]
         self.people = [name for _, _, name in named]
+        self._people_words = [(name, name.lower().split()) for name in self.people]
         # names the tagger calls organisations and never people ("Harrowfell Mining")
         labels = {(name, span.label_) for _, span, name in named}
         self.organisations = {n for n, label in labels if label == "ORG"} - {
@@ -277,12 +278,10 @@ class _Article:
         David Miller"), else an organisation's that begins with it ("Quaymaster" for
         "Quaymaster Holdings"), else ``name`` itself."""
         words = (name or "").lower().split()  # "Van der Stael" opening a sentence
-        for person in self.people:
-            full = person.lower().split()
+        for person, full in self._people_words:
             if len(full) > len(words) > 0 and full[-len(words) :] == words:
                 return person
-        for person in self.people:  # "Quaymaster" for "Quaymaster Holdings"
-            full = person.lower().split()
+        for person, full in self._people_words:  # "Quaymaster" for "Quaymaster Holdings"
             rest = full[len(words) :]
             if words and full[: len(words)] == words and rest:
                 if is_organisation(" ".join(rest)) or person in self.organisations:
@@ -323,20 +322,29 @@ class _Article:
 
     def _subject_of(self, verb: Token) -> str | None:
         """The name of ``verb``'s subject, if it names somebody."""
-        return next(filter(None, map(self._subject_name, self._subjects(verb))), None)
+        return self._first_named(self._subjects(verb))
+
+    def _first_named(self, subjects: list[Token]) -> str | None:
+        """The first name among ``subjects`` (the parser may split one name into two subjects,
+        as in "Patients’ Data Watch")."""
+        return next(filter(None, map(self._subject_name, subjects)), None)
 
     def _subjects(self, verb: Token) -> list[Token]:
         return [c for c in verb.children if c.dep_ == "nsubj" and not self.quoted(self.at(c))]
 
-    def _modifier(self, start: int, end: int) -> bool:
-        """Whether the quotation is a term put before a noun ("a trial of "tap-and-go"
-        payment"): its words hang from a noun after it, as speech never does."""
-        outside = [
+    def _hanging(self, start: int, end: int) -> list[Token]:
+        """The quotation's words whose head is outside it."""
+        return [
             t
             for s in self._sentences(start, end)
             for t in s
             if start <= self.at(t) < end and not start <= self.at(t.head) < end
         ]
+
+    def _modifier(self, start: int, end: int) -> bool:
+        """Whether the quotation is a term put before a noun ("a trial of "tap-and-go"
+        payment"): its words hang from a noun after it, as speech never does."""
+        outside = self._hanging(start, end)
         return bool(outside) and all(
             t.dep_ in ("nmod", "compound", "amod")
             and t.head.pos_ in ("NOUN", "PROPN")
@@ -364,11 +372,10 @@ class _Article:
 
     def _governing_verb(self, start: int, end: int) -> Token | None:
         """The nearest speech verb, outside the quote, above one of the quote's words."""
-        for token in (t for s in self._sentences(start, end) for t in s):
-            if start <= self.at(token) < end and not start <= self.at(token.head) < end:
-                for verb in [token.head, *token.head.ancestors]:
-                    if _is_speech(verb) and not self.quoted(self.at(verb)):
-                        return verb
+        for token in self._hanging(start, end):
+            for verb in [token.head, *token.head.ancestors]:
+                if _is_speech(verb) and not self.quoted(self.at(verb)):
+                    return verb
         return None
 
     def _nearby_verb(self, start: int, end: int) -> Token | None:
@@ -416,7 +423,7 @@ class _Article:
         climb = ("advcl", "xcomp", "conj", "pcomp")
         while True:
             subjects = self._subjects(verb)
-            name = self._subject_of(verb)  # of two subjects, as in "Patients’ Data Watch"
+            name = self._first_named(subjects)
             if name or (subjects and speech):
                 return name
             if speech:
