@@ -14,8 +14,9 @@ from transformers import BertConfig, BertForQuestionAnswering, PreTrainedTokeniz
 
 from ragnews import ReaderError
 from ragnews.embedding import resolve_model
+from ragnews.reading.features import Feature, answer_tokens, build_features
 from ragnews.reading.reader import CALIBRATION_FILE, Reader
-from ragnews.reading.training import answer_tokens, collate, lr_factor
+from ragnews.reading.training import collate, lr_factor
 from ragnews.reading.windows import encode_windows
 
 from .conftest import DEMO, ROOT
@@ -361,7 +362,7 @@ def test_spans_are_whole_words_without_enclosing_punctuation(
 
 
 def test_shared_loss_of_one_window_is_the_per_window_loss() -> None:
-    from ragnews.reading.training import Feature, shared_span_loss
+    from ragnews.reading.training import shared_span_loss
 
     torch.manual_seed(1)
     starts, ends = torch.randn(2, 1, 12)
@@ -377,7 +378,7 @@ def test_shared_loss_of_one_window_is_the_per_window_loss() -> None:
 def test_shared_weight_mixes_the_joint_and_the_per_window_losses(tiny_reader: Reader) -> None:
     """``--shared-weight`` 0.5 is the mean of the one-softmax loss (1) and the per-window one
     (0), and 0 is the model's own per-window loss: each window's "no answer" alone."""
-    from ragnews.reading.training import Feature, _loss
+    from ragnews.reading.training import _loss
 
     model = tiny_reader.model
     gold = Feature([101, 2040, 102, 1037, 2158, 2001, 102], [0, 0, 0, 1, 1, 1, 1], 3, 4)
@@ -395,7 +396,7 @@ def test_shared_weight_mixes_the_joint_and_the_per_window_losses(tiny_reader: Re
 def test_shared_loss_sees_the_scale_of_each_window_and_ignores_padding() -> None:
     """Raising every logit of the window without the answer costs the question; a softmax per
     window would not see it. Padding positions never count."""
-    from ragnews.reading.training import Feature, shared_span_loss
+    from ragnews.reading.training import shared_span_loss
 
     torch.manual_seed(2)
     starts, ends = torch.randn(2, 2, 10)
@@ -430,7 +431,7 @@ def test_companions_are_other_paragraphs_of_the_article_without_the_answer() -> 
     import random
 
     from ragnews.reading.squad import QAExample
-    from ragnews.reading.training import Feature, group_batches, with_companions
+    from ragnews.reading.training import group_batches, with_companions
 
     contexts = ["Ann won the race.", "Bob lost.", "Ann came back.", "Cy ran."]
     examples = [
@@ -451,3 +452,20 @@ def test_companions_are_other_paragraphs_of_the_article_without_the_answer() -> 
     batches = group_batches(windows, 4, seed=0)  # each question's windows stay together
     assert sorted(g[0].example for b in batches for g in b) == [0, 1, 2, 3, 4]
     assert sum(sum(len(g) for g in b) < 4 for b in batches) <= 1  # only the last one is short
+
+
+def test_windows_encoded_in_several_processes_are_those_of_one(
+    tokenizer: PreTrainedTokenizerFast,
+) -> None:
+    from ragnews.reading.squad import QAExample
+
+    paragraphs = (DEMO / "biden-netanyahu.txt").read_text(encoding="utf-8").split("\n")
+    examples = [
+        QAExample(str(i), "demo", p, "Who canceled the delegation?", ())
+        for i, p in enumerate(paragraphs)
+        if p.strip()
+    ]
+    one = build_features(tokenizer, examples, 48, 16)
+    several = build_features(tokenizer, examples, 48, 16, workers=3)
+    assert len(one) > len(examples)  # long paragraphs make several windows
+    assert several == one

@@ -12,7 +12,8 @@ On a machine without spaCy (a lent GPU), train from the questions written here f
         --base ragnews/data/reader --out RUN --epochs 4 --minutes 6
 
 ``--minutes`` lays the learning-rate schedule over a fixed time instead of ``--steps`` (a lent
-machine's time is counted), and stops there or at the end of the plan, whichever comes first.
+machine's time is counted): training stops that long after encoding ends, or at the end of the
+plan, whichever comes first. ``--threads`` also sets how many processes encode the windows.
 ``--companions N`` reads each question with N other paragraphs of its article and takes one
 softmax over all their windows (``shared_span_loss``), so that span scores of different
 passages are on one scale, as ``ask`` compares them; ``--shared-weight W`` mixes that loss
@@ -38,7 +39,6 @@ import math
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
 
 from ragnews.embedding import DEFAULT_MODEL, resolve_model
+from ragnews.reading.features import Feature, build_features
 from ragnews.reading.negatives import (
     antonym_negatives,
     entity_swap_negatives,
@@ -56,59 +57,10 @@ from ragnews.reading.negatives import (
     sentence_deletion_negatives,
 )
 from ragnews.reading.squad import QAExample, load_squad
-from ragnews.reading.windows import Window, encode_windows, pad_batch
+from ragnews.reading.windows import pad_batch
 
 # CS224n SQuAD 2.0 articles kept out of training to calibrate the no-answer threshold.
 CALIBRATION_ARTICLES = ("Packet_switching", "Warsaw", "Force")
-
-
-@dataclass(frozen=True)
-class Feature:
-    """A window with its gold token span (0, 0 = no answer in this window), and the index of
-    the example it was cut from."""
-
-    input_ids: list[int]
-    token_type_ids: list[int]
-    start: int
-    end: int
-    example: int = 0
-
-
-def answer_tokens(window: Window, start_char: int, end_char: int) -> tuple[int, int]:
-    """Token indices of the first and last token covering ``[start_char, end_char)``, or (0, 0)."""
-    first = last = None
-    for i, off in enumerate(window.offsets):
-        if off is None:
-            continue
-        if first is None and off[1] > start_char:
-            first = i if off[0] <= start_char else None
-            if first is None:
-                return 0, 0  # the answer starts before this window
-        if off[0] < end_char:
-            last = i
-    context_tokens = [o for o in window.offsets if o is not None]
-    if first is None or last is None or not context_tokens or context_tokens[-1][1] < end_char:
-        return 0, 0
-    return first, last
-
-
-def build_features(
-    tokenizer: PreTrainedTokenizerFast, examples: list[QAExample], max_length: int, stride: int
-) -> list[Feature]:
-    """Encode examples into labelled windows (a window without the answer learns 'no answer')."""
-    windows = encode_windows(
-        tokenizer, [e.question for e in examples], [e.context for e in examples], max_length, stride
-    )
-    features = []
-    for w in windows:
-        ex = examples[w.pair]
-        if ex.answers:
-            s, text = ex.answers[0]
-            start, end = answer_tokens(w, s, s + len(text))
-        else:
-            start = end = 0
-        features.append(Feature(w.input_ids, w.token_type_ids, start, end, w.pair))
-    return features
 
 
 def with_companions(
@@ -349,7 +301,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--epochs", type=int, default=1, help="passes over the questions in the plan")
     ap.add_argument(
-        "--minutes", type=float, help="train this long at most; the schedule follows the clock"
+        "--minutes",
+        type=float,
+        help="train this long at most, after encoding; the schedule follows the clock",
     )
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1.5e-4)
@@ -438,12 +392,12 @@ def main() -> None:
         groups = with_companions(chosen, args.companions, random.Random(args.seed))
         flat = [e for group in groups for e in group]
         owner = [g for g, group in enumerate(groups) for _ in group]
-        features = build_features(tokenizer, flat, args.max_length, args.stride)
+        features = build_features(tokenizer, flat, args.max_length, args.stride, args.threads)
         grouped: list[list[Feature]] = [[] for _ in groups]
         for f in features:
             grouped[owner[f.example]].append(f)
     else:  # the loss is per window: each window stands alone
-        features = build_features(tokenizer, chosen, args.max_length, args.stride)
+        features = build_features(tokenizer, chosen, args.max_length, args.stride, args.threads)
         grouped = [[f] for f in features]
     passes = [group_batches(grouped, args.batch_size, args.seed + e) for e in range(args.epochs)]
     plan = [batch for one_pass in passes for batch in one_pass][: args.steps]
