@@ -366,13 +366,12 @@ def test_shared_loss_of_one_window_is_the_per_window_loss() -> None:
 
     torch.manual_seed(1)
     starts, ends = torch.randn(2, 1, 12)
-    mask = torch.ones(1, 12, dtype=torch.long)
     window = Feature([0] * 12, [0] * 12, 3, 5)
     expected = (
         torch.nn.functional.cross_entropy(starts, torch.tensor([3]))
         + torch.nn.functional.cross_entropy(ends, torch.tensor([5]))
     ) / 2
-    assert shared_span_loss(starts, ends, mask, [[window]]) == pytest.approx(expected.item())
+    assert shared_span_loss(starts, ends, [[window]]) == pytest.approx(expected.item())
 
 
 def test_shared_weight_mixes_the_joint_and_the_per_window_losses(tiny_reader: Reader) -> None:
@@ -400,20 +399,20 @@ def test_shared_loss_sees_the_scale_of_each_window_and_ignores_padding() -> None
 
     torch.manual_seed(2)
     starts, ends = torch.randn(2, 2, 10)
-    mask = torch.ones(2, 10, dtype=torch.long)
-    mask[1, 7:] = 0  # the companion window is 7 tokens long
+    # the companion window is 7 tokens long, padded to 10
     gold, companion = Feature([0] * 10, [0] * 10, 2, 4), Feature([0] * 7, [0] * 7, 0, 0)
-    base = shared_span_loss(starts, ends, mask, [[gold, companion]])
+    base = shared_span_loss(starts, ends, [[gold, companion]])
     lifted = starts.clone(), ends.clone()
     for logits in lifted:
         logits[1] += 3.0
-    assert shared_span_loss(*lifted, mask, [[gold, companion]]) > base + 1.0
+    assert shared_span_loss(*lifted, [[gold, companion]]) > base + 1.0
     padded = starts.clone(), ends.clone()
     for logits in padded:
         logits[1, 7:] += 50.0
-    assert shared_span_loss(*padded, mask, [[gold, companion]]) == pytest.approx(base.item())
+    assert shared_span_loss(*padded, [[gold, companion]]) == pytest.approx(base.item())
     # no answer in any window: gold is every window's "no answer" position
-    none = shared_span_loss(starts, ends, mask, [[companion, companion]])
+    unanswered = Feature([0] * 10, [0] * 10, 0, 0)
+    none = shared_span_loss(starts, ends, [[unanswered, companion]])
     both_null = torch.cat([starts[0, :10], starts[1, :7]]).log_softmax(0)[[0, 10]].logsumexp(0)
     assert none.item() == pytest.approx(
         (

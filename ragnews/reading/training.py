@@ -87,32 +87,31 @@ def with_companions(
 
 
 def shared_span_loss(
-    start_logits: torch.Tensor,
-    end_logits: torch.Tensor,
-    attention_mask: torch.Tensor,
-    batch: list[list[Feature]],
+    start_logits: torch.Tensor, end_logits: torch.Tensor, batch: list[list[Feature]]
 ) -> torch.Tensor:
     """Cross-entropy of the gold start and end over all windows of a question at once.
 
-    ``batch`` is the windows of each question (its rows, in order). A question's gold is every
-    position that starts (ends) its answer in any of its windows; one without an answer in any
-    of them has the "no answer" position of each window as gold. One softmax over all of a
-    question's windows makes span scores comparable across passages (shared normalisation,
-    Clark and Gardner 2018), where a softmax per window leaves each window's scale free.
+    ``batch`` is the windows of each question (its rows, in order, each padded at its end). A
+    question's gold is every position that starts (ends) its answer in any of its windows; one
+    without an answer in any of them has the "no answer" position of each window as gold. One
+    softmax over all of a question's windows makes span scores comparable across passages
+    (shared normalisation, Clark and Gardner 2018), where a softmax per window leaves each
+    window's scale free. Window lengths come from the features, not the logits' device, so a
+    GPU never waits on the loss.
     """
     losses = []
     row = 0
     for windows in batch:
-        rows = range(row, row + len(windows))
-        row += len(windows)
-        lengths = [int(attention_mask[r].sum()) for r in rows]
+        lengths = [len(w.input_ids) for w in windows]
         offsets = [sum(lengths[:i]) for i in range(len(windows))]  # of each window, flattened
         answered = [i for i, w in enumerate(windows) if (w.start, w.end) != (0, 0)]
         starts = [offsets[i] + windows[i].start for i in answered] or offsets  # or "no answer"
         ends = [offsets[i] + windows[i].end for i in answered] or offsets
         for logits, golds in ((start_logits, starts), (end_logits, ends)):
-            flat = torch.cat([logits[r][attention_mask[r].bool()] for r in rows]).float()
+            pieces = [logits[row + i, :n] for i, n in enumerate(lengths)]
+            flat = torch.cat(pieces).float()
             losses.append(-torch.log_softmax(flat, dim=0)[golds].logsumexp(dim=0))
+        row += len(windows)
     return torch.stack(losses).sum() / (2 * len(batch))
 
 
@@ -245,8 +244,7 @@ def _loss(
     if shared == 0.0:
         loss: torch.Tensor = out.loss
         return loss
-    mask = inputs["attention_mask"].to(device)
-    joint = shared_span_loss(out.start_logits, out.end_logits, mask, batch)
+    joint = shared_span_loss(out.start_logits, out.end_logits, batch)
     return joint if shared == 1.0 else shared * joint + (1.0 - shared) * out.loss
 
 
