@@ -303,6 +303,21 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
     trainer = json.loads((tmp_path / "shared" / "checkpoint" / "trainer.json").read_text())
     assert trainer["step"] == 7  # 6 batches of 4 questions, 1 of the last one
 
+    # news questions only (no plan questions), each read twice, with a negative per answerable
+    # one: the 2 questions of news.jsonl and 1 other paragraph = 3 windows, twice
+    article = {"id": "demo", "title": "Demo", "text": "\n".join([rafah, demo])}
+    (tmp_path / "articles.jsonl").write_text(json.dumps(article) + "\n")
+    news = [
+        {"corpus": "articles.jsonl"},
+        {"id": "n1", "question": "Who?", "answers": ["Indyk"], "doc_id": "demo", "paragraph": 2},
+        {"id": "n2", "question": "Why?", "answers": [], "doc_id": "demo", "paragraph": 1},
+    ]
+    (tmp_path / "news.jsonl").write_text("".join(json.dumps(n) + "\n" for n in news))
+    args = ["--examples-file", str(plan), "--base", str(reader), "--out", str(tmp_path / "news")]
+    args += ["--examples", "0", "--news", str(tmp_path / "news.jsonl"), "--news-repeat", "2"]
+    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    assert "6 windows encoded" in done.stdout.decode()
+
 
 def test_learning_rate_warms_up_then_decays_to_zero() -> None:
     factors = [lr_factor(done, 0.1) for done in (0.0, 0.05, 0.1, 0.55, 1.0, 1.5)]
@@ -468,3 +483,32 @@ def test_windows_encoded_in_several_processes_are_those_of_one(
     several = build_features(tokenizer, examples, 48, 16, workers=3)
     assert len(one) > len(examples)  # long paragraphs make several windows
     assert several == one
+
+
+def test_news_questions_train_on_their_paragraph() -> None:
+    from ragnews.reading.training import news_examples
+
+    examples = news_examples(ROOT / "benchmarks" / "news-calibration" / "questions.jsonl")
+    answered = [e for e in examples if e.answers]
+    assert (len(examples), len(answered)) == (108, 69)
+    for e in answered:
+        ((start, text),) = e.answers
+        assert e.context[start : start + len(text)] == text and "\n" not in e.context
+    reinholt = next(e for e in answered if "spending plan" in e.question)
+    assert reinholt.answers[0][1] == "Prime Minister Tomas Reinholt"
+
+
+def test_a_news_question_without_its_paragraph_is_a_clear_error(tmp_path: Path) -> None:
+    from ragnews.bench.datasets import QuestionSetError
+    from ragnews.reading.training import news_examples
+
+    (tmp_path / "articles.jsonl").write_text(json.dumps({"id": "a", "text": "One.\nTwo."}) + "\n")
+    questions = tmp_path / "q.jsonl"
+    question = {"id": "q9", "question": "Who?", "answers": ["Ann"], "doc_id": "a", "paragraph": 2}
+    questions.write_text(json.dumps({"corpus": "articles.jsonl"}) + "\n" + json.dumps(question))
+    with pytest.raises(QuestionSetError, match="q9: 'Ann' is not in its paragraph"):
+        news_examples(questions)
+    question["paragraph"] = 3
+    questions.write_text(json.dumps({"corpus": "articles.jsonl"}) + "\n" + json.dumps(question))
+    with pytest.raises(QuestionSetError, match="q.jsonl:2: 'a' has only 2 paragraph"):
+        news_examples(questions)

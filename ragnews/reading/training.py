@@ -46,7 +46,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
 
+from ragnews.bench.datasets import QuestionSetError, load_question_set
 from ragnews.embedding import DEFAULT_MODEL, resolve_model
+from ragnews.paragraphs import paragraph_spans
 from ragnews.reading.features import Feature, build_features
 from ragnews.reading.negatives import (
     antonym_negatives,
@@ -146,6 +148,28 @@ def training_examples(
     if negations:
         examples += negation_negatives(squad_v1, negations, rng)
     rng.shuffle(examples)
+    return examples
+
+
+def news_examples(path: Path) -> list[QAExample]:
+    """A ragnews question file's questions, each on the paragraph its ``paragraph`` names (the
+    one an unanswerable question is closest to), as training questions."""
+    question_set = load_question_set(path)
+    texts = {doc.id: doc.text for doc in question_set.documents}
+    examples = []
+    for q in question_set.questions:
+        if q.paragraph is None or len(q.relevant) != 1:
+            raise QuestionSetError(path, f"{q.id}: a training question needs doc_id and paragraph")
+        (doc_id,) = q.relevant
+        start, end = paragraph_spans(texts[doc_id])[q.paragraph - 1]  # the loader checked it
+        context = texts[doc_id][start:end]
+        answers: tuple[tuple[int, str], ...] = ()
+        if q.answers:
+            at = context.find(q.answers[0])
+            if at < 0:
+                raise QuestionSetError(path, f"{q.id}: {q.answers[0]!r} is not in its paragraph")
+            answers = ((at, q.answers[0]),)
+        examples.append(QAExample(q.id, doc_id, context, q.text, answers))
     return examples
 
 
@@ -326,6 +350,15 @@ def main() -> None:
     )
     ap.add_argument("--skip", type=int, default=0, help="start the plan after N questions")
     ap.add_argument(
+        "--news",
+        type=Path,
+        action="append",
+        default=[],
+        help="ragnews question file to train on too, with one other paragraph per question "
+        "as a negative (repeatable)",
+    )
+    ap.add_argument("--news-repeat", type=int, default=1, help="times each news question is read")
+    ap.add_argument(
         "--companions",
         type=int,
         default=0,
@@ -386,6 +419,10 @@ def main() -> None:
     # The batch plan depends on --examples, --epochs and --seed only, so a run resumed with another
     # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
+    if args.news:
+        news = [e for path in args.news for e in news_examples(path)]
+        news += paragraph_negatives(news, len(news), random.Random(args.seed))
+        chosen = chosen + news * args.news_repeat
     if args.companions:  # each question's windows and its companions' together
         groups = with_companions(chosen, args.companions, random.Random(args.seed))
         flat = [e for group in groups for e in group]
