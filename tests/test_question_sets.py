@@ -14,6 +14,7 @@ SETS = {
     "demo_questions.jsonl": (64, 10, 16),
     "news-calibration/questions.jsonl": (108, 39, 26),
     "news-test/questions.jsonl": (288, 96, 60),
+    "news-train/questions.jsonl": (480, 192, 104),
 }
 
 
@@ -32,3 +33,16 @@ def test_answers_are_in_their_paragraph(name: str, counts: tuple[int, int, int])
         start, end = paragraph_spans(texts[doc_id])[q.paragraph - 1]
         assert all(answer in texts[doc_id][start:end] for answer in q.answers), q.id
     assert all(q.answers for q in quoted)
+
+
+def test_the_news_training_set_shares_no_article_with_a_set_that_measures() -> None:
+    train = load_question_set(BENCHMARKS / "news-train" / "questions.jsonl").documents
+    train_titles = {doc.title for doc in train}
+    train_paragraphs = {p for doc in train for p in doc.text.split("\n")}
+    assert len(train) == 48
+    for name in SETS:
+        if name.startswith("news-train"):
+            continue
+        for doc in load_question_set(BENCHMARKS / name).documents:
+            assert doc.title not in train_titles, (name, doc.title)
+            assert not train_paragraphs & set(doc.text.split("\n")), (name, doc.id)
