@@ -4,7 +4,8 @@ A lent GPU machine returns at most 64 MiB of files: a reader in fp16 is 45 MB, i
 from the reader it was trained from, in int8, is half that. Each row of a difference is
 scaled by its own largest entry, so an entry comes back within 1/254 of that largest entry:
 for the small differences a fine-tuning makes, finer than fp16's rounding of the weights
-themselves (measured on the shipped reader in ``tests/test_deltas.py``). ``scripts/gpu_train.sh`` packs; here, unpack into a reader folder::
+themselves (measured on the shipped reader in ``tests/test_deltas.py``).
+``scripts/gpu_train.sh`` packs; here, unpack into a reader folder::
 
     python -m ragnews.reading.deltas pack RUN/checkpoint ragnews/data/reader OUT/delta.safetensors
     python -m ragnews.reading.deltas unpack OUT/delta.safetensors ragnews/data/reader CKPT
@@ -32,9 +33,7 @@ def _rows(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(tensor.shape[0] if tensor.dim() > 1 else 1, -1)
 
 
-def pack(
-    weights: dict[str, torch.Tensor], base: dict[str, torch.Tensor]
-) -> dict[str, torch.Tensor]:
+def pack(weights: Weights, base: Weights) -> Weights:
     """``weights - base`` as int8 tensors (``NAME.q``) with one fp32 scale per row (``NAME.scale``).
 
     Example:
@@ -55,9 +54,7 @@ def pack(
     return delta
 
 
-def unpack(
-    delta: dict[str, torch.Tensor], base: dict[str, torch.Tensor]
-) -> dict[str, torch.Tensor]:
+def unpack(delta: Weights, base: Weights) -> Weights:
     """The weights (fp32) that ``pack`` took, to within each row's scale / 2.
 
     Example:
@@ -68,13 +65,11 @@ def unpack(
     """
     if delta.keys() != {f"{name}.{part}" for name in base for part in ("q", "scale")}:
         raise ReaderError("the difference was not packed against this base")
-    return {
-        name: tensor.float()
-        + (_rows(delta[f"{name}.q"].float()) * delta[f"{name}.scale"][:, None]).reshape(
-            tensor.shape
-        )
-        for name, tensor in base.items()
-    }
+    weights: Weights = {}
+    for name, tensor in base.items():
+        rows = _rows(delta[f"{name}.q"].float()) * delta[f"{name}.scale"][:, None]
+        weights[name] = tensor.float() + rows.reshape(tensor.shape)
+    return weights
 
 
 def _weights(folder: Path) -> Weights:
