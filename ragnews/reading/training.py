@@ -354,8 +354,8 @@ def main() -> None:
         type=Path,
         action="append",
         default=[],
-        help="ragnews question file to train on too, with one other paragraph per question "
-        "as a negative (repeatable)",
+        help="ragnews question file to train on too, with one other paragraph per answerable "
+        "question as a negative (repeatable)",
     )
     ap.add_argument("--news-repeat", type=int, default=1, help="times each news question is read")
     ap.add_argument(
@@ -416,8 +416,8 @@ def main() -> None:
         str(resume) if resume.exists() else args.base, dtype=torch.float32
     ).to(args.device)
 
-    # The batch plan depends on --examples, --epochs and --seed only, so a run resumed with another
-    # --steps (a shorter or longer learning-rate schedule) sees the same batches in order.
+    # The batch plan depends on --skip, --examples, --news, --epochs and --seed only, so a run
+    # resumed with another --steps (a shorter or longer schedule) sees the same batches in order.
     chosen = examples[args.skip : args.skip + args.examples]
     if args.news:
         news = [e for path in args.news for e in news_examples(path)]
