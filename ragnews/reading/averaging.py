@@ -38,9 +38,7 @@ def average(readers: Sequence[tuple[Path, float]]) -> dict[str, torch.Tensor]:
     mean: dict[str, torch.Tensor] = {}
     for folder, share in readers:
         path = folder / WEIGHTS_FILE
-        if not path.is_file():
-            raise ReaderError(f"{path}: no reader weights here")
-        tensors = load_file(str(path))
+        tensors = load_weights(folder)
         if mean and tensors.keys() != mean.keys():
             raise ReaderError(f"{path}: other tensors than {readers[0][0] / WEIGHTS_FILE}")
         for name, tensor in tensors.items():
@@ -49,6 +47,22 @@ def average(readers: Sequence[tuple[Path, float]]) -> dict[str, torch.Tensor]:
             part = tensor.float() * (share / total)
             mean[name] = mean[name] + part if name in mean else part
     return mean
+
+
+def load_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """A reader folder's weights, or a ReaderError naming the file."""
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise ReaderError(f"{path}: no reader weights here")
+    return load_file(str(path))
+
+
+def copy_reader_files(source: Path, out: Path) -> None:
+    """Copy a reader's config and tokenizer into ``out``; not its weights, nor its calibration
+    (fitted on other weights)."""
+    for part in source.iterdir():
+        if part.is_file() and part.name not in (WEIGHTS_FILE, CALIBRATION_FILE):
+            shutil.copy(part, out / part.name)
 
 
 def reader_share(spec: str) -> tuple[Path, float]:
@@ -76,9 +90,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.contiguous() for k, v in soup.items()}
     save_file(tensors, str(args.out / WEIGHTS_FILE), metadata={"format": "pt"})
-    for part in readers[0][0].iterdir():  # its config and tokenizer; not its calibration
-        if part.is_file() and part.name not in (WEIGHTS_FILE, CALIBRATION_FILE):
-            shutil.copy(part, args.out / part.name)
+    copy_reader_files(readers[0][0], args.out)
     print(f"{len(readers)} readers averaged into {args.out}")
 
 

@@ -15,15 +15,13 @@ themselves (measured on the shipped reader in ``tests/test_deltas.py``).
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from ragnews.errors import ReaderError
-from ragnews.reading.averaging import WEIGHTS_FILE
-from ragnews.reading.reader import CALIBRATION_FILE
+from ragnews.reading.averaging import WEIGHTS_FILE, copy_reader_files, load_weights
 
 Weights = dict[str, torch.Tensor]
 
@@ -72,13 +70,6 @@ def unpack(delta: Weights, base: Weights) -> Weights:
     return weights
 
 
-def _weights(folder: Path) -> Weights:
-    path = folder / WEIGHTS_FILE
-    if not path.is_file():
-        raise ReaderError(f"{path}: no reader weights here")
-    return load_file(str(path))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     verbs = ap.add_subparsers(dest="verb", required=True)
@@ -92,16 +83,14 @@ def main() -> None:
     u.add_argument("out", type=Path, help="folder for the rebuilt reader (fp16)")
     args = ap.parse_args()
     if args.verb == "pack":
-        delta = pack(_weights(args.weights), _weights(args.base))
+        delta = pack(load_weights(args.weights), load_weights(args.base))
         save_file(delta, str(args.out), metadata={"format": "pt"})
         return
-    weights = unpack(load_file(str(args.delta)), _weights(args.base))
+    weights = unpack(load_file(str(args.delta)), load_weights(args.base))
     args.out.mkdir(parents=True, exist_ok=True)
     halves = {k: v.half().contiguous() for k, v in weights.items()}
     save_file(halves, str(args.out / WEIGHTS_FILE), metadata={"format": "pt"})
-    for part in args.base.iterdir():  # its config and tokenizer; not its calibration
-        if part.is_file() and part.name not in (WEIGHTS_FILE, CALIBRATION_FILE):
-            shutil.copy(part, args.out / part.name)
+    copy_reader_files(args.base, args.out)
 
 
 if __name__ == "__main__":
