@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
+
+import pytest
 
 from ragnews.reading.calibration import Calibration
 from ragnews.reading.evaluation import Judged, fit_calibration, news_examples, score
@@ -59,3 +62,24 @@ def test_the_news_calibration_set_holds_its_answers_and_stays_apart_from_the_dem
         q["speaker"].split()[-1] for q in json.loads(QUOTES.read_text())
     }
     assert not demo_names & set(re.findall(r"[A-Za-z]+", " ".join(texts.values())))
+
+
+def test_the_threshold_is_the_one_that_score_rates_best() -> None:
+    rng = random.Random(5)
+    groups = [
+        [
+            judged(rng.uniform(-4, 8), rng.choice(["Paris", "Lyon"]), rng.choice([[], ["Paris"]]))
+            for _ in range(n)
+        ]
+        for n in (50, 13)
+    ]
+
+    fitted = fit_calibration(groups, Calibration())
+
+    def mean_f1(threshold: float) -> float:
+        return sum(score(g, fitted, threshold)["f1"] for g in groups) / len(groups)
+
+    chosen = {fitted.probability(j.candidates[0][1]) for g in groups for j in g}
+    best = max(mean_f1(t) for t in chosen | {0.0, 1.0 + 1e-9})
+    assert mean_f1(fitted.threshold) == pytest.approx(best)
+    assert best > max(mean_f1(0.0), mean_f1(1.0 + 1e-9))  # neither always nor never answering

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from ragnews.answering import CANDIDATES
 from ragnews.bench.metrics import answer_scores, f1
@@ -189,13 +190,7 @@ def _judged(
 def score(judged: Sequence[Judged], calibration: Calibration, threshold: float) -> dict[str, float]:
     """SQuAD 2.0 metrics when each question answers with its most probable candidate, if its
     probability reaches ``threshold`` (``-inf``: always answer)."""
-    return _scored(judged, [j.answer(calibration) for j in judged], threshold)
-
-
-def _scored(
-    judged: Sequence[Judged], answers: Sequence[tuple[str, float] | None], threshold: float
-) -> dict[str, float]:
-    """``score`` with each question's most probable candidate already chosen (``answers``)."""
+    answers = [j.answer(calibration) for j in judged]
     preds = {str(i): a[0] if a and a[1] >= threshold else "" for i, a in enumerate(answers)}
     return answer_scores(preds, {str(i): j.golds for i, j in enumerate(judged)})
 
@@ -213,11 +208,39 @@ def fit_calibration(
     answers = [[j.answer(fitted) for j in group] for group in groups]  # once, for every threshold
     chosen = [a[1] for group in answers for a in group if a]
     candidates = np.unique(np.concatenate([chosen, [0.0, 1.0 + 1e-9]]))
-    f1s = [
-        np.mean([_scored(g, a, float(t))["f1"] for g, a in zip(groups, answers, strict=True)])
-        for t in candidates
-    ]
+    f1s = np.mean(
+        [_f1_by_threshold(g, a, candidates) for g, a in zip(groups, answers, strict=True)], axis=0
+    )
     return replace(fitted, threshold=float(candidates[int(np.argmax(f1s))]))
+
+
+def _f1_by_threshold(
+    judged: Sequence[Judged],
+    answers: Sequence[tuple[str, float] | None],
+    thresholds: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """The F1 of ``score`` at every threshold of ``thresholds``, ``answers`` being each
+    question's most probable candidate (or None), in one pass:
+    a question scores its answer's F1 at thresholds up to the answer's probability, and
+    abstention's F1 (1 when it is unanswerable) above it.
+
+    Example:
+        >>> j = [Judged((), ["Ann"]), Judged((), [])]
+        >>> _f1_by_threshold(j, [("Ann", 0.8), ("Bob", 0.4)], np.array([0.0, 0.5, 0.9]))
+        array([ 50., 100.,  50.])
+    """
+    chosen = np.array([a[1] if a else -math.inf for a in answers])
+    answered = np.array(
+        [f1(a[0], j.golds) if a else 0.0 for a, j in zip(answers, judged, strict=True)]
+    )
+    abstained = np.array([f1("", j.golds) for j in judged])
+    order = np.argsort(chosen)
+    # questions answered at threshold t: those from searchsorted(t) on, in probability order
+    answered_from = np.concatenate([np.cumsum(answered[order][::-1])[::-1], [0.0]])
+    abstained_before = np.concatenate([[0.0], np.cumsum(abstained[order])])
+    cut = np.searchsorted(chosen[order], thresholds, side="left")
+    f1s: npt.NDArray[np.float64] = (answered_from[cut] + abstained_before[cut]) / len(judged)
+    return 100.0 * f1s
 
 
 def export(checkpoint: Path, out: Path) -> None:
