@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -512,3 +513,21 @@ def test_a_news_question_without_its_paragraph_is_a_clear_error(tmp_path: Path) 
     questions.write_text(json.dumps({"corpus": "articles.jsonl"}) + "\n" + json.dumps(question))
     with pytest.raises(QuestionSetError, match="q.jsonl:2: 'a' has only 2 paragraph"):
         news_examples(questions)
+
+
+def test_news_training_adds_the_negatives_asked_for() -> None:
+    from ragnews.reading.training import news_training
+
+    path = ROOT / "benchmarks" / "news-calibration" / "questions.jsonl"
+    plain = news_training([path], 0, random.Random(3))
+    default = news_training([path], None, random.Random(3))
+    five = news_training([path], 5, random.Random(3))
+    assert len(plain) == 108 and default[:108] == plain and five[:108] == plain
+    negatives = default[108:]
+    assert len(negatives) == 69 and len(five) == 113  # one per answerable question, or 5
+    questions = {e.qid: e for e in plain}
+    for e in negatives:
+        source = questions[e.qid.removesuffix("-neg")]
+        assert not e.answers and e.question == source.question and e.title == source.title
+        assert e.context != source.context
+        assert source.answers[0][1].lower() not in e.context.lower()

@@ -39,6 +39,7 @@ import math
 import random
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,16 @@ def training_examples(
         examples += negation_negatives(squad_v1, negations, rng)
     rng.shuffle(examples)
     return examples
+
+
+def news_training(
+    paths: Sequence[Path], negatives: int | None, rng: random.Random
+) -> list[QAExample]:
+    """The questions of ragnews question files, plus ``negatives`` of their answerable ones
+    asked of another paragraph of their article (None: one per answerable question)."""
+    news = [e for path in paths for e in news_examples(path)]
+    count = sum(1 for e in news if e.answers) if negatives is None else negatives
+    return news + paragraph_negatives(news, count, rng)
 
 
 def news_examples(path: Path) -> list[QAExample]:
@@ -359,6 +370,11 @@ def main() -> None:
     )
     ap.add_argument("--news-repeat", type=int, default=1, help="times each news question is read")
     ap.add_argument(
+        "--news-negatives",
+        type=int,
+        help="other-paragraph negatives made from the --news questions (default: one per question)",
+    )
+    ap.add_argument(
         "--companions",
         type=int,
         default=0,
@@ -416,12 +432,11 @@ def main() -> None:
         str(resume) if resume.exists() else args.base, dtype=torch.float32
     ).to(args.device)
 
-    # The batch plan depends on --skip, --examples, --news, --epochs and --seed only, so a run
-    # resumed with another --steps (a shorter or longer schedule) sees the same batches in order.
+    # The batch plan depends on --skip, --examples, the --news options, --epochs and --seed only,
+    # so a run resumed with another --steps (a shorter or longer schedule) sees the same batches.
     chosen = examples[args.skip : args.skip + args.examples]
     if args.news:
-        news = [e for path in args.news for e in news_examples(path)]
-        news += paragraph_negatives(news, len(news), random.Random(args.seed))
+        news = news_training(args.news, args.news_negatives, random.Random(args.seed))
         chosen = chosen + news * args.news_repeat
     if args.companions:  # each question's windows and its companions' together
         groups = with_companions(chosen, args.companions, random.Random(args.seed))
