@@ -372,7 +372,8 @@ def main() -> None:
     ap.add_argument(
         "--news-negatives",
         type=int,
-        help="other-paragraph negatives made from the --news questions (default: one per question)",
+        help="other-paragraph negatives made from the --news questions (default: one per "
+        "answerable question)",
     )
     ap.add_argument(
         "--companions",
