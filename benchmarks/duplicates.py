@@ -1,7 +1,7 @@
 """How similar near-duplicate and distinct articles are: the margins of the duplicate threshold.
 
 Prints, for each kind of pair, the MinHash similarity (estimated Jaccard of 5-word shingles,
-``ragnews.duplicates``) and the share of pairs that ``regroup`` (LSH bands + threshold) calls
+``ragnews.ingest.duplicates``) and the share of pairs that ``regroup`` (LSH bands + threshold) calls
 near-duplicates. Duplicates are variants of the demo article and of "wire stories" made of six
 consecutive paragraphs of a SQuAD 2.0 dev Wikipedia article; distinct pairs are two such
 stories from the same article (same topic), with or without one or two shared paragraphs (a
@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this working tree
 
-from ragnews.documents import load_documents  # noqa: E402
-from ragnews.duplicates import Duplicates, DuplicateSettings, regroup, similarity  # noqa: E402
+from ragnews.ingest.documents import load_documents  # noqa: E402
+from ragnews.ingest.duplicates import Duplicates, DuplicateSettings, regroup, similarity  # noqa: E402
 from ragnews.records import Document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

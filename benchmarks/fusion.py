@@ -35,11 +35,12 @@ import numpy as np
 from ragnews.bench.datasets import QuestionSet, load_question_set
 from ragnews.bench.metrics import per_query_scores
 from ragnews.bench.report import REPORTED
-from ragnews.fusion import reciprocal_rank_fusion, score_fusion
-from ragnews.index import Index
-from ragnews.lexical import tokenize
+from ragnews.index.index import Index
 from ragnews.records import Document
-from ragnews.retrieval import DEFAULT_WEIGHTS, hybrid_depth
+from ragnews.search.fusion import reciprocal_rank_fusion, score_fusion
+from ragnews.search.lexical import tokenize
+from ragnews.search.options import DEFAULT_WEIGHTS, SearchOptions
+from ragnews.search.ranking import hybrid_depth
 
 SETS = {
     "hf500": "squad2/hf500_questions.jsonl",
@@ -71,7 +72,7 @@ def cached_rankings(question_set: QuestionSet, cache: Path, depth: int) -> Cache
     texts = [q.text for q in question_set.questions]
     out: Cached = {}
     for mode in ("dense", "bm25"):
-        hits = index.search_many(texts, depth, mode)
+        hits = index.search_many(texts, depth, SearchOptions(mode))
         out[mode] = {
             q.id: [(f"{h.passage.doc_id}\t{h.passage.start}", h.score) for h in found]
             for q, found in zip(question_set.questions, hits, strict=True)

@@ -13,7 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ragnews.quotes import attribution_scores, comparable, find_quotes, load_nlp
+from ragnews.bench.quotes import attribution_scores, comparable
+from ragnews.quotes.finding import find_quotes, load_nlp
 
 SETS = [
     Path("benchmarks/quotes") / name

@@ -50,7 +50,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from ragnews.vectors import VectorSettings, build_vectors, describe, search_vectors
+from ragnews.search.vectors import VectorSettings, build_vectors, describe, search_vectors
 
 DIMENSION = 384
 TOPICS, CENTRES = 50, 4_000

@@ -39,12 +39,12 @@ from rich.console import Console
 from rich.table import Table
 
 import ragnews
-import ragnews.index
-import ragnews.quotes
+import ragnews.index.index
+import ragnews.quotes.finding
 from ragnews import Document, Embedder, Index
 from ragnews.answering import ask_many, default_reader
-from ragnews.documents import document_id
-from ragnews.retrieval import DEFAULT_MODE
+from ragnews.ingest.documents import document_id
+from ragnews.search.options import DEFAULT_MODE
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (
@@ -148,9 +148,9 @@ def main() -> None:
     embedder = Embedder.load()
     load_s = time.perf_counter() - start
     info = machine(embedder)  # the load average before this run adds its own
-    time_stage(ragnews.index, "chunk_document", "chunking")  # chunking calls embedder.fits
-    time_stage(ragnews.index, "write_snapshot", "saving")
-    time_stage(ragnews.quotes, "find_quotes", "quote finding")
+    time_stage(ragnews.index.index, "chunk_document", "chunking")  # chunking calls embedder.fits
+    time_stage(ragnews.index.index, "write_snapshot", "saving")
+    time_stage(ragnews.quotes.finding, "find_quotes", "quote finding")
     time_stage(Embedder, "encode", "embedding")
 
     with tempfile.TemporaryDirectory(prefix="ragnews-speed-") as tmp:
@@ -193,10 +193,10 @@ def main() -> None:
         ask = (
             [str(ask_script)]
             if ask_script.exists()  # ragnews not pip-installed: run what the script runs
-            else [sys.executable, "-c", "from ragnews.cli import ask_main; ask_main()"]
+            else [sys.executable, "-c", "from ragnews.cli.commands import ask_main; ask_main()"]
         )
         ask_s = cold([*ask, asked[0], "--index", str(index.path), "--json"])
-        import_s = cold([sys.executable, "-c", "import ragnews.cli"])
+        import_s = cold([sys.executable, "-c", "import ragnews.cli.commands"])
         live = index.path / (index.path / "CURRENT").read_text().strip()
         size = sum(f.stat().st_size for f in live.rglob("*") if f.is_file())
 
@@ -247,7 +247,11 @@ def main() -> None:
         ("warm ask p50", f"{ask_p50:.1f} ms", f"{len(answering)} questions, reader on top 5"),
         ("warm ask p95", f"{ask_p95:.1f} ms", ""),
         ("cold ask --json", f"{statistics.median(ask_s):.2f} s", "runs " + _secs(ask_s)),
-        ("import ragnews.cli", f"{statistics.median(import_s):.2f} s", "runs " + _secs(import_s)),
+        (
+            "import ragnews.cli.commands",
+            f"{statistics.median(import_s):.2f} s",
+            "runs " + _secs(import_s),
+        ),
         ("index size", f"{size / n:,.0f} B/passage", f"{size / 2**20:.2f} MiB in {live.name}"),
         ("peak RSS", f"{res['peak_rss_mib']:,.0f} MiB", "this process"),
         ("embedder load", f"{load_s:.2f} s", "excluded from the timings"),

@@ -1,25 +1,23 @@
 """ragnews: ask a pile of news articles a question and get back an answer you can check.
 
 Example:
-    >>> import ragnews
-    >>> index = ragnews.Index.open("indexes/demo")  # doctest: +SKIP
-    >>> hits = index.search("Who canceled the delegation?", k=1)  # doctest: +SKIP
-    >>> hits[0].passage.paragraphs  # doctest: +SKIP
-    (3,)
+    >>> from ragnews import Index, ask, load_documents
+    >>> articles = load_documents(["my-articles/"]).documents  # doctest: +SKIP
+    >>> index = Index.build(articles, "indexes/mine")  # doctest: +SKIP
+    >>> answer = ask(index, "Who canceled the delegation?").answers[0]  # doctest: +SKIP
+    >>> answer.text, answer.citation.paragraph, answer.score  # doctest: +SKIP
+    ('Prime Minister Netanyahu', 3, 0.91)
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import importlib
 import typing
 
+from ragnews._version import __version__
+
 if typing.TYPE_CHECKING:
-    from ragnews.chunking import ChunkSettings, chunk_document
-    from ragnews.documents import Loaded, load_documents
-    from ragnews.duplicates import DuplicateSettings
-    from ragnews.embedding import DEFAULT_MODEL, Embedder
+    from ragnews.answering import ask, ask_many
     from ragnews.errors import (
         DocumentError,
         EmptyCorpusError,
@@ -29,9 +27,16 @@ if typing.TYPE_CHECKING:
         ReaderError,
         SearchError,
     )
-    from ragnews.index import AddReport, Index
+    from ragnews.index.index import AddReport, Index
+    from ragnews.ingest.chunking import ChunkSettings, chunk_document
+    from ragnews.ingest.documents import Loaded, load_documents
+    from ragnews.ingest.duplicates import DuplicateSettings
     from ragnews.records import Answer, Citation, Document, Hit, Passage, Quote, Result
-    from ragnews.vectors import VectorSettings
+    from ragnews.search.backend import VectorStore
+    from ragnews.search.embedding import DEFAULT_MODEL, Embedder
+    from ragnews.search.filters import Filters
+    from ragnews.search.options import SearchOptions
+    from ragnews.search.vectors import VectorSettings
 
 __all__ = [
     "AddReport",
@@ -44,6 +49,7 @@ __all__ = [
     "DuplicateSettings",
     "Embedder",
     "EmptyCorpusError",
+    "Filters",
     "Hit",
     "Index",
     "IndexMismatchError",
@@ -55,40 +61,47 @@ __all__ = [
     "ReaderError",
     "Result",
     "SearchError",
+    "SearchOptions",
     "VectorSettings",
+    "VectorStore",
     "__version__",
+    "ask",
+    "ask_many",
     "chunk_document",
     "load_documents",
 ]
 
-
-# Each public name is imported on first use, so that a part of ragnews (the reader's training,
-# on a machine without faiss or spaCy) imports without the rest.
+# Each public name is imported on first use: ``import ragnews`` loads neither torch nor faiss.
 _MODULES = {
-    "AddReport": "ragnews.index",
+    "AddReport": "ragnews.index.index",
     "Answer": "ragnews.records",
-    "ChunkSettings": "ragnews.chunking",
+    "ChunkSettings": "ragnews.ingest.chunking",
     "Citation": "ragnews.records",
-    "DEFAULT_MODEL": "ragnews.embedding",
+    "DEFAULT_MODEL": "ragnews.search.embedding",
     "Document": "ragnews.records",
     "DocumentError": "ragnews.errors",
-    "DuplicateSettings": "ragnews.duplicates",
-    "Embedder": "ragnews.embedding",
+    "DuplicateSettings": "ragnews.ingest.duplicates",
+    "Embedder": "ragnews.search.embedding",
     "EmptyCorpusError": "ragnews.errors",
+    "Filters": "ragnews.search.filters",
     "Hit": "ragnews.records",
-    "Index": "ragnews.index",
+    "Index": "ragnews.index.index",
     "IndexMismatchError": "ragnews.errors",
     "IndexNotFoundError": "ragnews.errors",
-    "Loaded": "ragnews.documents",
+    "Loaded": "ragnews.ingest.documents",
     "Passage": "ragnews.records",
     "Quote": "ragnews.records",
     "RagnewsError": "ragnews.errors",
     "ReaderError": "ragnews.errors",
     "Result": "ragnews.records",
     "SearchError": "ragnews.errors",
-    "VectorSettings": "ragnews.vectors",
-    "chunk_document": "ragnews.chunking",
-    "load_documents": "ragnews.documents",
+    "SearchOptions": "ragnews.search.options",
+    "VectorSettings": "ragnews.search.vectors",
+    "VectorStore": "ragnews.search.backend",
+    "ask": "ragnews.answering",
+    "ask_many": "ragnews.answering",
+    "chunk_document": "ragnews.ingest.chunking",
+    "load_documents": "ragnews.ingest.documents",
 }
 
 

@@ -17,16 +17,52 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from ragnews.bench.metrics import normalize_answer
 from ragnews.errors import SearchError
-from ragnews.index import Index
+from ragnews.index.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
-from ragnews.records import Answer, Citation, Hit, Result, quote_holding, quoted_phrase
-from ragnews.retrieval import DEFAULT_MODE, DEFAULT_WEIGHTS
+from ragnews.records import Answer, Citation, Hit, Quote, Result
+from ragnews.search.options import SearchOptions
+from ragnews.text.normalize import normalize_answer
 
 CANDIDATES = 10  # spans judged per question, over all its passages
+
+
+def quote_holding(quotes: Iterable[Quote], start: int, end: int) -> Quote | None:
+    """The first of ``quotes`` that ``text[start:end]`` lies inside, if any.
+
+    Example:
+        >>> quotes = [Quote(0, 5, None), Quote(10, 30, "Jane Roe")]
+        >>> quote_holding(quotes, 12, 20), quote_holding(quotes, 4, 12)
+        (Quote(start=10, end=30, speaker='Jane Roe'), None)
+    """
+    return next((q for q in quotes if q.start <= start and end <= q.end), None)
+
+
+SHORT_QUOTE_WORDS = 3  # a quotation this short is one phrase, quoted whole
+
+
+def quoted_phrase(text: str, quote: Quote | None, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` widened to the whole of ``quote`` when that quotation is a short
+    phrase (at most ``SHORT_QUOTE_WORDS`` words, its closing punctuation left out).
+
+    News quotes a phrase as a unit: an answer that cuts it ("staged" of "totally staged")
+    misquotes the speaker. Spans outside a quotation, or in a longer one, stay as they are.
+
+    Example:
+        >>> text = 'He called it "totally staged," and left.'
+        >>> quoted_phrase(text, Quote(14, 29, "Indyk"), 22, 28)
+        (14, 28)
+        >>> quoted_phrase(text, None, 22, 28)
+        (22, 28)
+    """
+    if quote is None:
+        return start, end
+    phrase = text[quote.start : quote.end].rstrip(",.;:!? ")
+    if len(phrase.split()) > SHORT_QUOTE_WORDS:
+        return start, end
+    return min(start, quote.start), max(end, quote.start + len(phrase))
 
 
 @functools.cache
@@ -40,11 +76,20 @@ def ask(
     question: str,
     k: int = 5,
     reader: Reader | None = None,
+    top_n: int = 3,
     *,
+    options: SearchOptions | None = None,
     min_confidence: float | None = None,
 ) -> Result:
-    """The passages that ground ``question`` and the answers read from them."""
-    return ask_many(index, [question], k, reader, min_confidence=min_confidence)[0]
+    """The passages that ground ``question`` and up to ``top_n`` answers read from them.
+
+    ``options`` choose the passages as in ``Index.search``. An answer needs a confidence of at
+    least ``min_confidence`` (default: the reader's calibrated threshold); 0 always answers
+    with the best spans.
+    """
+    return ask_many(
+        index, [question], k, reader, top_n, options=options, min_confidence=min_confidence
+    )[0]
 
 
 def ask_many(
@@ -53,27 +98,15 @@ def ask_many(
     k: int = 5,
     reader: Reader | None = None,
     top_n: int = 3,
-    mode: str = DEFAULT_MODE,
     *,
-    source: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    weights: tuple[float, float] = DEFAULT_WEIGHTS,
-    fusion: str = "score",
+    options: SearchOptions | None = None,
     min_confidence: float | None = None,
 ) -> list[Result]:
-    """``ask`` for several questions, with the models loaded once; ``top_n`` answers each.
-
-    ``mode``, ``source``, ``since``, ``until``, ``weights`` and ``fusion`` choose the passages
-    as in ``Index.search``. An answer needs a confidence of at least ``min_confidence``
-    (default: the reader's calibrated threshold); 0 always answers with the best spans.
-    """
+    """``ask`` for several questions, with the models loaded once."""
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise SearchError(f"min_confidence must be between 0 and 1, not {min_confidence}")
     reader = reader or default_reader()
-    all_hits = index.search_many(
-        questions, k, mode, source=source, since=since, until=until, weights=weights, fusion=fusion
-    )
+    all_hits = index.search_many(questions, k, options)
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
     readings = reader.read_many(

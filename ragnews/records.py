@@ -7,7 +7,6 @@ Every offset is a character offset into ``Document.text``: ``text[start:end]`` i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -32,7 +31,7 @@ class Document:
 
     def __post_init__(self) -> None:
         if not self.paragraph_spans:
-            from ragnews.paragraphs import paragraph_spans
+            from ragnews.text.paragraphs import paragraph_spans
 
             object.__setattr__(self, "paragraph_spans", paragraph_spans(self.text))
 
@@ -51,42 +50,6 @@ class Quote:
     start: int
     end: int
     speaker: str | None
-
-
-def quote_holding(quotes: Iterable[Quote], start: int, end: int) -> Quote | None:
-    """The first of ``quotes`` that ``text[start:end]`` lies inside, if any.
-
-    Example:
-        >>> quotes = [Quote(0, 5, None), Quote(10, 30, "Jane Roe")]
-        >>> quote_holding(quotes, 12, 20), quote_holding(quotes, 4, 12)
-        (Quote(start=10, end=30, speaker='Jane Roe'), None)
-    """
-    return next((q for q in quotes if q.start <= start and end <= q.end), None)
-
-
-SHORT_QUOTE_WORDS = 3  # a quotation this short is one phrase, quoted whole
-
-
-def quoted_phrase(text: str, quote: Quote | None, start: int, end: int) -> tuple[int, int]:
-    """``text[start:end]`` widened to the whole of ``quote`` when that quotation is a short
-    phrase (at most ``SHORT_QUOTE_WORDS`` words, its closing punctuation left out).
-
-    News quotes a phrase as a unit: an answer that cuts it ("staged" of "totally staged")
-    misquotes the speaker. Spans outside a quotation, or in a longer one, stay as they are.
-
-    Example:
-        >>> text = 'He called it "totally staged," and left.'
-        >>> quoted_phrase(text, Quote(14, 29, "Indyk"), 22, 28)
-        (14, 28)
-        >>> quoted_phrase(text, None, 22, 28)
-        (22, 28)
-    """
-    if quote is None:
-        return start, end
-    phrase = text[quote.start : quote.end].rstrip(",.;:!? ")
-    if len(phrase.split()) > SHORT_QUOTE_WORDS:
-        return start, end
-    return min(start, quote.start), max(end, quote.start + len(phrase))
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -11,6 +14,8 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ragnews import Document, Embedder, load_documents  # noqa: E402
+from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402
+from ragnews.search.embedding import resolve_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "ragnews" / "data" / "demo"
@@ -31,3 +36,35 @@ def demo_doc() -> Document:
 def archive_docs() -> list[Document]:
     """A small archive written for the tests: three sources, dated articles and one undated."""
     return load_documents([ROOT / "tests" / "fixtures" / "archive.jsonl"]).documents
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> PreTrainedTokenizerFast:
+    loaded: PreTrainedTokenizerFast = PreTrainedTokenizerFast.from_pretrained(
+        resolve_model("all-MiniLM-L6-v2")
+    )
+    return loaded
+
+
+def save_tiny_reader(path: Path) -> Path:
+    """A 2-layer BERT with a random span head, saved as any local checkpoint would be."""
+    torch.manual_seed(0)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertForQuestionAnswering(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    calibration = {"max_length": 48, "stride": 16, "threshold": 0.0}  # never abstains
+    (path / CALIBRATION_FILE).write_text(json.dumps(calibration))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> Reader:
+    return Reader.load(save_tiny_reader(tmp_path_factory.mktemp("tiny-reader")))

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this working tree, installed or not
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the same quiet, offline settings as the CLI
@@ -36,7 +36,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ragnews.bench.datasets import BenchQuestion, answerable_only, load_question_set
-from ragnews.bench.metrics import evaluate_run, normalize_answer, read_trec_run
+from ragnews.bench.metrics import evaluate_run, read_trec_run
+from ragnews.search.options import Mode, SearchOptions
+from ragnews.text.normalize import normalize_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = ("dense", "bm25", "hybrid")
@@ -75,14 +77,14 @@ def run_ours(questions_file: Path, out: Path, first_question: str) -> None:
     index = out / "ragnews-index"
     shutil.rmtree(index, ignore_errors=True)
     bench = [
-        *script("ragnews", "from ragnews.cli import main; main()"),
+        *script("ragnews", "from ragnews.cli.commands import main; main()"),
         *("bench", str(questions_file), "--index", str(index), "--json"),
         *(arg for mode in MODES for arg in ("--mode", mode)),
         *("--save-run", str(out / "ragnews.trec")),
     ]
     done = subprocess.run(bench, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)
     report = json.loads(done.stdout)
-    ask = [*script("ask", "from ragnews.cli import ask_main; ask_main()"), first_question]
+    ask = [*script("ask", "from ragnews.cli.commands import ask_main; ask_main()"), first_question]
     cold = {"ask": timed_runs([*ask, "--index", str(index), "--json"])}
     for mode in MODES:
         command = [sys.executable, "-c", COLD_SEARCH, str(index), first_question, mode]
@@ -191,7 +193,8 @@ def answer_table(
     lines = ["| system | unit | answer in top 1 | answer in top 5 |", "|---|---|---|---|"]
     for name, system in found.items():
         if name.startswith("ragnews "):
-            hits = index.search_many(asked, k=5, mode=name.removeprefix("ragnews "))
+            mode = cast(Mode, name.removeprefix("ragnews "))  # SearchOptions checks it
+            hits = index.search_many(asked, 5, SearchOptions(mode))
             texts = {
                 q.id: [h.passage.text for h in h5] for q, h5 in zip(questions, hits, strict=True)
             }

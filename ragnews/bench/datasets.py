@@ -247,7 +247,7 @@ def _own_corpus(
     path: Path, number: int, header: dict[str, Any]
 ) -> tuple[list[CorpusDoc], dict[str, tuple[str, int]]]:
     """The documents a header names; (id, paragraph count) by document id and by file path."""
-    from ragnews.documents import load_documents
+    from ragnews.ingest.documents import load_documents
 
     root = path.parent / _text(path, number, header, "corpus")
     loaded = load_documents([root])

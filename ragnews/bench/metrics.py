@@ -22,18 +22,15 @@ normalizes to "" (an abstention) is right for it.
 from __future__ import annotations
 
 import math
-import re
-import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from ragnews.text.normalize import normalize_answer
+
 Ranking = Sequence[tuple[str, float]]
 Run = Mapping[str, Ranking]
 Qrels = Mapping[str, Mapping[str, int]]
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = frozenset(string.punctuation)
 
 
 def ranked_ids(ranking: Ranking) -> list[str]:
@@ -195,17 +192,6 @@ def read_trec_run(path: str | Path) -> dict[str, list[tuple[str, float]]]:
         except ValueError as e:
             raise ValueError(f"{path}:{number}: not a TREC run line ({e})") from e
     return run
-
-
-def normalize_answer(text: str) -> str:
-    """Lowercase, drop punctuation and the articles a/an/the, squeeze whitespace (SQuAD).
-
-    Example:
-        >>> normalize_answer("The  Eiffel-Tower, in Paris!")
-        'eiffeltower in paris'
-    """
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def _gold_texts(golds: Sequence[str]) -> list[str]:

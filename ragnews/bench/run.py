@@ -26,14 +26,15 @@ from rich.console import Console
 from rich.progress import track
 
 from ragnews.bench.datasets import BenchQuestion, QuestionSet
-from ragnews.bench.metrics import answer_scores, evaluate_run, normalize_answer
+from ragnews.bench.metrics import answer_scores, evaluate_run
 from ragnews.bench.report import REPORTED, BenchReport, ModeResult, RunRanking, Timing
-from ragnews.embedding import Embedder
 from ragnews.errors import RagnewsError
-from ragnews.index import Index
+from ragnews.index.index import Index
+from ragnews.index.store import is_index
 from ragnews.records import Document, Hit, Result
-from ragnews.retrieval import MODES, Mode
-from ragnews.store import is_index
+from ragnews.search.embedding import Embedder
+from ragnews.search.options import MODES, Mode, SearchOptions
+from ragnews.text.normalize import normalize_answer
 
 SearchFn = Callable[[Index, Sequence[str], int], list[list[Hit]]]
 T = TypeVar("T")
@@ -44,7 +45,7 @@ ANSWER_BATCH = 32
 
 def _searcher(mode: Mode) -> SearchFn:
     def search(index: Index, questions: Sequence[str], k: int) -> list[list[Hit]]:
-        return index.search_many(questions, k, mode)
+        return index.search_many(questions, k, SearchOptions(mode))
 
     return search
 

@@ -1,0 +1,1 @@
+"""Reading passages for an answer: the extractive reader, its windows and its calibration."""

@@ -8,7 +8,7 @@ question names ("What did Indyk call the talks?" answered from Indyk's own words
 model over some of them gives the probability that the span is a right answer; ``ask`` answers
 with the most probable span and abstains when it falls below ``threshold``. The weights are
 fitted on each question's best-scored span, the threshold on its most probable one.
-``ragnews.reading.evaluation`` fits both on SQuAD 2.0 articles that training never saw, read
+``training.evaluate`` fits both on SQuAD 2.0 articles that training never saw, read
 alone and as ``ask`` reads them (top passages retrieved from all the articles' paragraphs), and
 on a news-style calibration set. The shipped calibration uses the margin and the named speaker:
 the word-overlap features and the no-answer score measured no better on held-out SQuAD, or not
@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ragnews.lexical import LexicalSettings, tokenize
-from ragnews.paragraphs import sentence_spans
+from ragnews.search.lexical import LexicalSettings, tokenize
+from ragnews.text.paragraphs import sentence_spans
 
 FEATURES = (
     "margin",  # span score minus the lowest no-answer score of the question's windows

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ragnews.embedding import Precision, native_bf16
 from ragnews.errors import ReaderError
 from ragnews.reading.calibration import WORD_FEATURES, Calibration, candidate_features
 from ragnews.reading.windows import Window, encode_windows, pad_batch
+from ragnews.search.embedding import Precision, native_bf16
 
 DEFAULT_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
 CALIBRATION_FILE = "reader.json"

@@ -1,0 +1,1 @@
+"""The ``ask`` and ``ragnews`` commands, and how a result is shown."""

@@ -1,0 +1,340 @@
+"""Command line: ``ask "QUESTION"`` and ``ragnews index|ask|delete|bench ...``.
+
+With no ``--index``, ``ask`` uses the demo corpus shipped with ragnews (its index is built under
+``indexes/demo`` on first use).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
+from ragnews.search.options import DEFAULT_MODE, DEFAULT_WEIGHTS, MODES, Fusion, Mode
+from ragnews.search.vectors import Kind
+
+if TYPE_CHECKING:
+    from ragnews.index.index import Index
+
+DEMO_CORPUS = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO_INDEX = Path("indexes") / "demo"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="Index directory (default: the demo corpus).")
+]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", help="Only articles from this source (any case).")
+]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only articles published on or after YYYY-MM-DD.")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only articles published on or before YYYY-MM-DD.")
+]
+MinConfidenceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-confidence",
+        min=0.0,
+        max=1.0,
+        help="Answer only at this confidence or above (default: the reader's calibrated "
+        "threshold); 0 always answers with the best spans.",
+    ),
+]
+
+
+def _quiet_models() -> None:
+    """Keep model-loading progress bars and offline warnings out of the output."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _open_index(path: Path | None) -> Index:
+    from ragnews.index.index import Index
+    from ragnews.ingest.documents import load_documents
+
+    if path is not None:
+        return Index.open(path)
+    try:
+        return Index.open(DEMO_INDEX)
+    except (IndexNotFoundError, IndexMismatchError):
+        err.print(f"Building the demo index in {DEMO_INDEX}/ (first use only)...")
+        return Index.build(load_documents([DEMO_CORPUS]).documents, DEMO_INDEX)
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str | None, typer.Argument(help="The question to ask.")] = None,
+    index: IndexOption = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Passages to retrieve.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="File with one question per line; prints JSON lines."),
+    ] = None,
+    mode: Annotated[
+        Mode, typer.Option("--mode", help="Retrieval: embeddings, BM25 or both fused.")
+    ] = DEFAULT_MODE,
+    weights: Annotated[
+        tuple[float, float],
+        typer.Option("--weights", help="Hybrid: the dense and BM25 weights, e.g. 0.7 0.3."),
+    ] = DEFAULT_WEIGHTS,
+    fusion: Annotated[
+        Fusion,
+        typer.Option("--fusion", help="Hybrid: fuse z-scores (score) or reciprocal ranks (rrf)."),
+    ] = "score",
+    source: SourceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    reader_path: Annotated[
+        Path | None,
+        typer.Option("--reader", help="A local extractive-QA checkpoint (default: ragnews's)."),
+    ] = None,
+    min_confidence: MinConfidenceOption = None,
+) -> None:
+    """Answer a question from the articles, with the paragraphs that ground it."""
+    _quiet_models()
+    from ragnews.answering import ask_many
+    from ragnews.cli.render import show, to_json
+    from ragnews.reading.reader import Reader
+    from ragnews.search.filters import Filters
+    from ragnews.search.options import SearchOptions
+
+    if (question is None) == (questions is None):
+        raise typer.BadParameter("give either a QUESTION or --questions FILE")
+    try:
+        # checked before any model loads
+        options = SearchOptions(mode, fusion, weights, Filters(source, since, until))
+        reader = Reader.load(reader_path) if reader_path is not None else None
+        opened = _open_index(index)
+        if questions is not None:
+            asked = [q.strip() for q in _read_questions(questions) if q.strip()]
+        else:
+            assert question is not None
+            asked = [question]
+        results = ask_many(opened, asked, k, reader, options=options, min_confidence=min_confidence)
+        if questions is not None:
+            for result in results:
+                sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
+            return
+        result = results[0]
+    except RagnewsError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n")
+    else:
+        show(result, opened, Console())
+
+
+def _read_questions(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        err.print(f"[red]error:[/red] {escape(f'{path}: cannot read questions ({e})')}")
+        raise typer.Exit(2) from e
+
+
+@app.command("index")
+def index_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index: Annotated[Path, typer.Option("--index", help="Index directory to create or extend.")],
+    model: Annotated[str | None, typer.Option(help="Embedding model (new index only).")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Passage size in tokens (new index; default 200).")
+    ] = None,
+    overlap: Annotated[
+        int | None,
+        typer.Option(help="Token overlap inside long paragraphs (new index; default 40)."),
+    ] = None,
+    vectors: Annotated[
+        Kind | None,
+        typer.Option(
+            "--vectors",
+            help="Vector index (new index): auto (exact up to 30,000 passages, then IVF), "
+            "flat, ivf or hnsw.",
+        ),
+    ] = None,
+) -> None:
+    """Create an index from articles, or add articles to an existing one."""
+    _quiet_models()
+    from ragnews.index.index import Index
+    from ragnews.index.store import is_index
+    from ragnews.ingest.chunking import ChunkSettings
+    from ragnews.ingest.documents import load_documents
+    from ragnews.search.embedding import DEFAULT_MODEL
+    from ragnews.search.vectors import VectorSettings
+
+    given = {"max_tokens": max_tokens, "overlap": overlap}
+    chunking = {name: value for name, value in given.items() if value is not None}
+    loaded = load_documents(paths)
+    for problem in loaded.errors:
+        err.print(f"[red]skipped[/red] {escape(str(problem))}")
+    try:
+        if not loaded.documents:
+            raise typer.Exit(1)
+        if is_index(index):
+            opened = Index.open(
+                index, model=model, max_tokens=max_tokens, overlap=overlap, vectors=vectors
+            )
+            report = opened.add(loaded.documents, progress=True)
+        else:
+            settings = ChunkSettings(**chunking)
+            opened = Index.build(
+                loaded.documents,
+                index,
+                model=model or DEFAULT_MODEL,
+                chunking=settings,
+                progress=True,
+                vectors=VectorSettings(vectors or "auto"),
+            )
+            report = None
+    except (RagnewsError, ValueError) as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    added = len(loaded.documents) if report is None else len(report.added)
+    replaced = 0 if report is None else len(report.replaced)
+    unchanged = 0 if report is None else len(report.unchanged)
+    aliased = (
+        tuple((i, k) for i in sorted(opened.all_documents) if (k := opened.alias_of(i)))
+        if report is None
+        else report.aliased
+    )
+    for alias, kept in aliased:
+        err.print(f"alias {escape(alias)} of {escape(kept)} (near-duplicate, not indexed)")
+    err.print(
+        f"{index}: {added} added, {replaced} replaced, {unchanged} unchanged, "
+        f"{len(loaded.errors)} skipped; {len(opened.documents)} articles, {len(opened)} passages, "
+        f"{len(aliased)} kept as aliases"
+    )
+    if loaded.errors:
+        raise typer.Exit(1)
+
+
+@app.command("delete")
+def delete_command(
+    index: Annotated[Path, typer.Option("--index", help="Index directory to delete from.")],
+    ids: Annotated[list[str] | None, typer.Argument(help="Ids of the articles to remove.")] = None,
+    source: SourceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+) -> None:
+    """Remove articles from an index, by id or by source and publication date.
+
+    Prints the ids removed, one per line; ids that are not in the index are reported.
+    """
+    from ragnews.index.index import Index
+
+    by_filter = any(v is not None for v in (source, since, until))
+    if bool(ids) == by_filter:
+        raise typer.BadParameter("give either article IDS or --source/--since/--until")
+    try:
+        opened = Index.open(index)
+        if ids:
+            removed = opened.delete(ids)
+        else:
+            removed = opened.delete_where(source=source, since=since, until=until)
+    except RagnewsError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    for doc_id in removed:
+        sys.stdout.write(doc_id + "\n")
+    unknown = [i for i in dict.fromkeys(ids or []) if i not in removed]
+    if unknown:
+        err.print(f"not in the index: {escape(', '.join(unknown))}")
+    err.print(
+        f"{index}: {len(removed)} deleted; "
+        f"{len(opened.documents)} articles, {len(opened)} passages left"
+    )
+
+
+@app.command("bench")
+def bench_command(
+    path: Annotated[
+        Path, typer.Argument(help="SQuAD .json, hf500 *_questions.jsonl, BEIR folder or .jsonl.")
+    ],
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Build the index here, or reuse it if it holds the corpus."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question.")] = 20,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option("--mode", help=f"Retrieval mode, repeatable: {', '.join(MODES)} (dense)."),
+    ] = None,
+    reader: Annotated[
+        bool, typer.Option("--reader/--no-reader", help="Also read and score answers.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    save_run: Annotated[
+        Path | None,
+        typer.Option("--save-run", help="TREC run file; several modes write FILE-MODE.ext each."),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="PNG of recall@1..20.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N questions.")
+    ] = None,
+    answerable_only: Annotated[
+        bool, typer.Option("--answerable-only", help="Skip unanswerable questions (SQuAD 2.0).")
+    ] = False,
+    min_confidence: MinConfidenceOption = None,
+) -> None:
+    """Score retrieval (and answers) on a question set, indexing its corpus first."""
+    _quiet_models()
+    from dataclasses import replace
+
+    from ragnews.bench.datasets import answerable_only as keep_answerable
+    from ragnews.bench.datasets import load_question_set
+    from ragnews.bench.report import save_runs, show_report
+    from ragnews.bench.run import run_benchmark
+
+    try:
+        for out in (save_run, plot):  # before a long run, not after it
+            if out is not None and not out.parent.is_dir():
+                raise OSError(f"{out}: no such directory {out.parent}")
+        question_set = load_question_set(path)
+        if answerable_only:
+            question_set = keep_answerable(question_set)
+        if limit is not None:
+            question_set = replace(question_set, questions=question_set.questions[:limit])
+        report = run_benchmark(
+            question_set, index, k, mode or ["dense"], reader, min_confidence=min_confidence
+        )
+        for written in save_runs(report, save_run) if save_run else []:
+            err.print(f"wrote {written}")
+        if plot is not None:
+            from ragnews.bench.plot import plot_recall
+
+            err.print(f"wrote {plot_recall(report, plot)}")
+    except (RagnewsError, ValueError, OSError) as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    if reader and not question_set.has_answers:
+        err.print(f"{question_set.name} has no answers: answer metrics skipped")
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        show_report(report, Console())
+
+
+def main() -> None:
+    """Entry point of the ``ragnews`` command."""
+    app()
+
+
+def ask_main() -> None:
+    """Entry point of the ``ask`` command."""
+    typer.run(ask_command)

@@ -1,0 +1,377 @@
+"""An index of news articles: build it, open it, extend it, search it.
+
+Example:
+    >>> from ragnews import Filters, Index, SearchOptions, load_documents
+    >>> docs = load_documents(["ragnews/data/demo"]).documents
+    >>> index = Index.build(docs, "indexes/example")  # doctest: +SKIP
+    >>> hit = index.search("Who canceled the delegation?", k=3)[0]  # doctest: +SKIP
+    >>> hit.passage.paragraphs, hit.title  # doctest: +SKIP
+    ((3,), 'Biden Netanyahu')
+    >>> recent = SearchOptions(filters=Filters(since="2024-05-01"))
+    >>> hits = index.search("power cut", 5, recent)  # doctest: +SKIP
+    >>> index.delete_where(source="Valley Times", until="2024-05-31")  # doctest: +SKIP
+    ('storm-2024-05-20',)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ragnews._version import __version__
+from ragnews.errors import EmptyCorpusError, IndexMismatchError, SearchError
+from ragnews.index.lock import writer_lock
+from ragnews.index.snapshot import Snapshot, empty_snapshot, now, updated
+from ragnews.index.store import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    live_version,
+    read_snapshot,
+    write_snapshot,
+)
+from ragnews.ingest.chunking import ChunkSettings
+from ragnews.ingest.duplicates import DuplicateSettings, regroup
+from ragnews.records import Document, Hit, Passage, Quote
+from ragnews.search.dedup import distinct, repeated_rows
+from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
+from ragnews.search.filters import Filters
+from ragnews.search.lexical import LexicalSettings
+from ragnews.search.options import SearchOptions
+from ragnews.search.ranking import Ranking, allowed_rows, rank
+from ragnews.search.vectors import Kind, VectorSettings
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What ``Index.add`` did with each document id.
+
+    ``aliased``: ``(alias, kept)`` pairs for articles now kept only as an alias of a
+    near-duplicate (new ones, and known ones that a longer version displaced).
+    """
+
+    added: tuple[str, ...]
+    replaced: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    aliased: tuple[tuple[str, str], ...] = ()
+
+
+class Index:
+    """Passages of news articles, their vectors and their provenance, kept under one directory."""
+
+    def __init__(self, path: Path, snapshot: Snapshot, embedder: Embedder | None = None) -> None:
+        self.path = path
+        self._snapshot = snapshot
+        self._embedder = embedder
+        self._query_encoder: Embedder | QueryEncoder | None = embedder
+        self._repeats: tuple[Snapshot, dict[int, int]] | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        documents: Iterable[Document],
+        path: str | Path,
+        model: str = DEFAULT_MODEL,
+        chunking: ChunkSettings | None = None,
+        embedder: Embedder | None = None,
+        progress: bool = False,
+        lexical: LexicalSettings | None = None,
+        duplicates: DuplicateSettings | None = None,
+        vectors: VectorSettings | None = None,
+    ) -> Index:
+        """Create a new index at ``path`` (replacing any index there) from ``documents``.
+
+        ``chunking``, ``lexical`` (BM25 tokenisation and parameters), ``duplicates`` (when
+        articles are near-duplicates) and ``vectors`` (the FAISS index type: by default exact
+        up to 30,000 passages, then IVF; see ``vectors.py``) hold for the index's whole life:
+        later ``add`` and ``delete`` calls reuse them.
+
+        Example:
+            >>> Index.build(docs, "indexes/big", vectors=VectorSettings("hnsw"))  # doctest: +SKIP
+        """
+        docs = list(documents)
+        if not docs:
+            raise EmptyCorpusError(f"{path}: no documents to index")
+        embedder = embedder or Embedder.load(model)
+        created = now()
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "ragnews_version": __version__,
+            "model": {"name": embedder.name, "dimension": embedder.dimension},
+            "chunking": (chunking or ChunkSettings()).to_dict(),
+            "lexical": (lexical or LexicalSettings()).to_dict(),
+            "duplicates": (duplicates or DuplicateSettings()).to_dict(),
+            "vectors": {**(vectors or VectorSettings()).to_dict(), "built": {"type": "flat"}},
+            "counts": {"documents": 0, "passages": 0},
+            "created": created,
+            "updated": created,
+        }
+        empty = empty_snapshot(manifest, embedder.dimension, lexical, duplicates, vectors)
+        index = cls(Path(path), empty, embedder)
+        index.add(docs, progress=progress)
+        return index
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        *,
+        max_tokens: int | None = None,
+        overlap: int | None = None,
+        vectors: Kind | None = None,
+    ) -> Index:
+        """Open the index at ``path``.
+
+        ``model``, ``max_tokens``, ``overlap`` and ``vectors``, when given, must be what the
+        index was built with (an ``IndexMismatchError`` says to rebuild it otherwise).
+        ``embedder`` passes an already loaded model (it must be the index's model).
+
+        Example:
+            >>> Index.open("indexes/demo", max_tokens=120)  # doctest: +SKIP
+            Traceback (most recent call last):
+            ...
+            ragnews.errors.IndexMismatchError: indexes/demo: built with --max-tokens 200, ...
+        """
+        snapshot = read_snapshot(Path(path))
+        built_with = snapshot.manifest["model"]["name"]
+        if model is not None and model != built_with:
+            raise IndexMismatchError(
+                f"{path}: built with embedding model {built_with!r}, not {model!r}; "
+                "rebuild it or open it without a model"
+            )
+        if embedder is not None and embedder.name != built_with:
+            raise IndexMismatchError(f"{path}: built with {built_with!r}, not {embedder.name!r}")
+        kept = snapshot.vectors.settings.kind
+        if vectors is not None and vectors != kept:
+            raise IndexMismatchError(
+                f"{path}: built with --vectors {kept}, not {vectors}; "
+                "rebuild it to change the vector index"
+            )
+        for name, asked in (("max_tokens", max_tokens), ("overlap", overlap)):
+            built = snapshot.manifest["chunking"][name]
+            if asked is not None and asked != built:
+                raise IndexMismatchError(
+                    f"{path}: built with --{name.replace('_', '-')} {built}, not {asked}; "
+                    "rebuild it to change how articles are split"
+                )
+        return cls(Path(path), snapshot, embedder)
+
+    def add(self, documents: Iterable[Document], progress: bool = False) -> AddReport:
+        """Index new documents, replace those whose id is known with new text, and save.
+
+        An article that near-duplicates another one is kept once: the other becomes its
+        alias (see ``aliases``), listed in the report's ``aliased``.
+        """
+        docs = list(documents)
+        added: list[str] = []
+        replaced: list[str] = []
+        unchanged: list[str] = []
+        fresh: list[Document] = []
+        with self._writing():
+            known_texts = {i: d.text for i, d in self.all_documents.items()}
+            for doc in docs:
+                known = known_texts.get(doc.id)
+                if known == doc.text:
+                    unchanged.append(doc.id)
+                    continue
+                (replaced if known is not None else added).append(doc.id)
+                fresh.append(doc)
+            aliased = self._save(fresh, drop=set(), progress=progress) if fresh else ()
+        return AddReport(tuple(added), tuple(replaced), tuple(unchanged), aliased)
+
+    def delete(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Remove the documents with these ids and save; returns the ids that were indexed.
+
+        Unknown ids are left out of the result, not an error; nothing is saved when no id is
+        known. Deleting every document leaves an empty index, which searches return nothing from.
+        An alias id is known: it is removed alone. Deleting a kept article promotes one of its
+        aliases in its place (the one that would have been kept without it).
+
+        Example:
+            >>> index.delete(["harbor-2024-03-01", "no-such-id"])  # doctest: +SKIP
+            ('harbor-2024-03-01',)
+        """
+        wanted = list(dict.fromkeys(ids))
+        with self._writing():
+            known = self.all_documents
+            return self._delete([i for i in wanted if i in known])
+
+    def delete_where(
+        self, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> tuple[str, ...]:
+        """Remove every document that all the given conditions match (see ``Filters``).
+
+        At least one condition is required; returns the ids removed, aliases included.
+
+        Example:
+            >>> index.delete_where(source="Coastal Herald", since="2024-04-01")  # doctest: +SKIP
+            ('budget-2024-04-12', 'ferry-2024-07-15')
+        """
+        filters = Filters(source, since, until)
+        if not filters.active:
+            raise SearchError("delete_where needs a source, since or until")
+        with self._writing():
+            docs = self.all_documents.values()
+            return self._delete([d.id for d in docs if filters.allows(d)])
+
+    def _delete(self, ids: list[str]) -> tuple[str, ...]:
+        if ids:
+            self._save([], drop=set(ids), progress=False)
+        return tuple(ids)
+
+    def _save(
+        self, fresh: list[Document], drop: set[str], progress: bool
+    ) -> tuple[tuple[str, str], ...]:
+        """Add or replace ``fresh`` articles, remove ``drop``, regroup near-duplicates, and
+        write the result as the new live version (inside ``_writing``); returns the new or
+        changed ``(alias, kept)`` pairs."""
+        snap = self._snapshot
+        grouped = regroup(snap.documents, snap.duplicates, fresh, drop)
+        snapshot = updated(
+            snap, grouped.index, grouped.unindex, lambda: self.embedder, progress=progress
+        )
+        snapshot.duplicates = grouped.duplicates
+        snapshot.version = write_snapshot(self.path, snapshot)
+        self._snapshot = snapshot
+        return grouped.aliased
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time (``writer_lock``); inside, the snapshot is the live one: when
+        another writer saved since this index was opened, its version is read first, so no
+        writer's change is lost."""
+        with writer_lock(self.path):
+            live = live_version(self.path)
+            if self._snapshot.version and live != self._snapshot.version:
+                self._snapshot = read_snapshot(self.path)
+            yield
+
+    # -- contents ---------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The index's embedding model, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = Embedder.load(self.model)
+        return self._embedder
+
+    @property
+    def query_encoder(self) -> Embedder | QueryEncoder:
+        """What embeds questions: the light ``QueryEncoder`` when the model allows it."""
+        if self._query_encoder is None:
+            self._query_encoder = QueryEncoder.load(self.model) or self.embedder
+        return self._query_encoder
+
+    @property
+    def model(self) -> str:
+        return str(self._snapshot.manifest["model"]["name"])
+
+    @property
+    def manifest(self) -> dict[str, object]:
+        return dict(self._snapshot.manifest)
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self._snapshot.documents
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self._snapshot.passages
+
+    @property
+    def all_documents(self) -> dict[str, Document]:
+        """Every article the index holds: the kept ones (``documents``) and their aliases."""
+        aliases = self._snapshot.duplicates.aliases
+        return {**self._snapshot.documents, **{i: a.document for i, a in aliases.items()}}
+
+    def aliases(self, doc_id: str) -> tuple[str, ...]:
+        """Ids of the articles kept only as near-duplicates of the article ``doc_id``.
+
+        Example:
+            >>> index.aliases("storm-2024-05-20")  # doctest: +SKIP
+            ('storm-2024-05-20-wire',)
+        """
+        return self._snapshot.duplicates.of(doc_id)
+
+    def alias_of(self, doc_id: str) -> str | None:
+        """The id of the kept article that ``doc_id`` is an alias of (``None``: not an alias)."""
+        alias = self._snapshot.duplicates.aliases.get(doc_id)
+        return None if alias is None else alias.of
+
+    def quotes(self, doc_id: str) -> list[Quote]:
+        """The quotations found in one document, in text order."""
+        return self._snapshot.quotes.get(doc_id, [])
+
+    def __len__(self) -> int:
+        return len(self._snapshot.passages)
+
+    # -- retrieval --------------------------------------------------------------------------
+
+    def search(self, question: str, k: int = 5, options: SearchOptions | None = None) -> list[Hit]:
+        """The ``k`` passages that best answer ``question``, best first.
+
+        ``options`` (see ``SearchOptions``) choose the ranking (``dense``, ``bm25`` or
+        ``hybrid``, whose ``Hit.score`` is the fused score) and the filters, applied inside the
+        search: ``k`` passages come back whenever ``k`` such passages exist.
+
+        Example:
+            >>> index.search("power cut", 3, SearchOptions("bm25"))  # doctest: +SKIP
+        """
+        return self.search_many([question], k, options)[0]
+
+    def search_many(
+        self, questions: Sequence[str], k: int = 5, options: SearchOptions | None = None
+    ) -> list[list[Hit]]:
+        """``search`` for several questions, embedding them in one batch.
+
+        A passage whose words repeat a better-ranked one's (two articles carrying the same
+        wire paragraph) is left out; ``k`` distinct passages come back whenever they exist.
+        """
+        options = options or SearchOptions()
+        if k < 1:
+            raise SearchError(f"k must be at least 1, got {k}")
+        if not questions:
+            return []
+        snap = self._snapshot
+        allowed = allowed_rows(snap.passages, snap.documents, options.filters)
+        repeats = self._repeated_rows()
+        depth = k + min(k, len(repeats))
+
+        def dense(queries: npt.NDArray[np.float32], deep: int) -> list[Ranking]:
+            found = snap.vectors.search(queries, deep, options.filters)
+            return [[(snap.rows[key], score) for key, score in ranking] for ranking in found]
+
+        while True:
+            rankings = rank(questions, depth, options, self._encode, dense, snap.lexical, allowed)
+            found = [distinct(ranking, repeats, k) for ranking in rankings]
+            short = any(
+                len(f) < k and len(r) == depth for f, r in zip(found, rankings, strict=True)
+            )
+            if not short or depth >= k + len(repeats):
+                break
+            depth = min(2 * depth, k + len(repeats))
+        return [[self._hit(row, score) for row, score in ranking] for ranking in found]
+
+    def _repeated_rows(self) -> dict[int, int]:
+        """Rows whose passage repeats another row's words (see ``repeated_rows``), cached."""
+        if self._repeats is None or self._repeats[0] is not self._snapshot:
+            texts = [p.text for p in self._snapshot.passages]
+            self._repeats = (self._snapshot, repeated_rows(texts))
+        return self._repeats[1]
+
+    def _encode(self, questions: list[str]) -> npt.NDArray[np.float32]:
+        return self.query_encoder.encode(questions)  # the encoder loads on first use
+
+    def _hit(self, row: int, score: float) -> Hit:
+        passage = self._snapshot.passages[row]
+        title = self._snapshot.documents[passage.doc_id].title
+        return Hit(passage, score, title, self.aliases(passage.doc_id))

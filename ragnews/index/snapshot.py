@@ -1,0 +1,148 @@
+"""One version of an index in memory, and how a new one is made from it.
+
+Making a version chunks the new articles into passages, embeds them, finds their quotations,
+rebuilds BM25 over every passage (its statistics span the corpus) and updates the vectors.
+Rows are in ``(doc_id, start, end)`` order, so a snapshot changed by any sequence of adds and
+deletes equals the one built from scratch on the same articles.
+
+Example:
+    >>> snapshot = empty_snapshot(manifest, dimension=384)  # doctest: +SKIP
+    >>> snapshot = updated(snapshot, documents, set(), Embedder.load)  # doctest: +SKIP
+    >>> len(snapshot.passages), snapshot.manifest["counts"]["documents"]  # doctest: +SKIP
+    (31, 1)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragnews.ingest.chunking import ChunkSettings, chunk_document
+from ragnews.ingest.duplicates import Duplicates, DuplicateSettings
+from ragnews.records import Document, Passage, Quote
+from ragnews.search.backend import PassageKey, VectorRecord
+from ragnews.search.embedding import Embedder
+from ragnews.search.lexical import Lexical, LexicalSettings
+from ragnews.search.vectors import FaissStore, VectorSettings
+
+
+@dataclass
+class Snapshot:
+    """Everything one version of an index holds; row ``i`` of every part is passage ``i``."""
+
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    passages: list[Passage]
+    quotes: dict[str, list[Quote]]
+    vectors: FaissStore
+    lexical: Lexical
+    version: str = ""  # the version directory it was read from or written to ("" = not on disk)
+    duplicates: Duplicates = field(default_factory=Duplicates)
+
+    @functools.cached_property
+    def rows(self) -> dict[PassageKey, int]:
+        """Each passage's row, by its key in the vector store."""
+        return {key(p): row for row, p in enumerate(self.passages)}
+
+
+def key(passage: Passage) -> PassageKey:
+    """A passage's key: its article and offsets, which also give the rows' order."""
+    return passage.doc_id, passage.start, passage.end
+
+
+def empty_snapshot(
+    manifest: dict[str, Any],
+    dimension: int,
+    lexical: LexicalSettings | None = None,
+    duplicates: DuplicateSettings | None = None,
+    vectors: VectorSettings | None = None,
+) -> Snapshot:
+    """A snapshot with no articles, under these settings for the index's whole life."""
+    empty = Snapshot(
+        manifest,
+        {},
+        [],
+        {},
+        FaissStore(dimension, vectors or VectorSettings()),
+        Lexical.build([], lexical),
+    )
+    empty.duplicates = Duplicates(duplicates or DuplicateSettings())
+    return empty
+
+
+def updated(
+    snap: Snapshot,
+    fresh: list[Document],
+    drop: set[str],
+    embedder: Callable[[], Embedder],
+    progress: bool = False,
+) -> Snapshot:
+    """A new snapshot: ``snap`` without the ``drop`` ids, plus ``fresh`` documents.
+
+    ``embedder`` gives the embedding model; it is called only when there is something to embed.
+    """
+    from ragnews.quotes.finding import find_quotes
+
+    vectors = snap.vectors.copy()
+    vectors.delete(key(p) for p in snap.passages if p.doc_id in drop)
+    documents = {k: d for k, d in snap.documents.items() if k not in drop}
+    documents.update({d.id: d for d in fresh})
+    new_passages: list[Passage] = []
+    if fresh:
+        settings = ChunkSettings(**snap.manifest["chunking"])
+        model = embedder()
+        new_passages = _chunk(fresh, settings, model)
+        records = [_record(p, documents[p.doc_id]) for p in new_passages]
+        vectors.add(records, model.encode([p.text for p in new_passages], progress=progress))
+    quotes = {k: q for k, q in snap.quotes.items() if k not in drop}
+    quotes.update({d.id: find_quotes(d.text) for d in fresh})
+    passages = sorted([p for p in snap.passages if p.doc_id not in drop] + new_passages, key=key)
+    lexical = Lexical.build(
+        _lexical_texts(passages, documents, snap.lexical.settings), snap.lexical.settings
+    )
+    manifest = dict(snap.manifest)
+    manifest["counts"] = {"documents": len(documents), "passages": len(passages)}
+    manifest["updated"] = now()
+    manifest["vectors"] = {**vectors.settings.to_dict(), "built": vectors.described()}
+    return Snapshot(manifest, documents, passages, quotes, vectors, lexical)
+
+
+def now() -> str:
+    """The time now, as the manifest records it."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _record(passage: Passage, doc: Document) -> VectorRecord:
+    return VectorRecord(key(passage), doc.source, doc.published)
+
+
+def _lexical_texts(
+    passages: list[Passage], documents: dict[str, Document], settings: LexicalSettings
+) -> list[str]:
+    """What BM25 reads of each passage: its text, after its article's title if ``titles``."""
+    if not settings.titles:
+        return [p.text for p in passages]
+    return [f"{documents[p.doc_id].title}\n{p.text}" for p in passages]
+
+
+def _chunk(documents: list[Document], settings: ChunkSettings, embedder: Embedder) -> list[Passage]:
+    """Passages of ``documents`` that all fit the embedding model.
+
+    Token-sized passages almost always fit, so they are checked in one batch and only a
+    document with a passage too long for the model is cut again, checking every piece.
+    """
+    passages = [p for d in documents for p in chunk_document(d, settings)]
+    fitting = embedder.fits_many([p.text for p in passages])
+    redo = {p.doc_id for p, ok in zip(passages, fitting, strict=True) if not ok}
+    if not redo:
+        return passages
+    by_doc: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_doc.setdefault(passage.doc_id, []).append(passage)
+    for doc in documents:
+        if doc.id in redo:
+            by_doc[doc.id] = chunk_document(doc, settings, embedder.fits)
+    return [p for d in documents for p in by_doc.get(d.id, [])]

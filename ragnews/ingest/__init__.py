@@ -1,0 +1,1 @@
+"""From files to articles and passages: loading, chunking, near-duplicate articles."""

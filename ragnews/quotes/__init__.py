@@ -1,0 +1,1 @@
+"""Quotations in an article and who said them: finding, speakers, names."""

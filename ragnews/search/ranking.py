@@ -1,0 +1,108 @@
+"""Rank an index's passages for questions: dense (FAISS), BM25, or both fused (``hybrid``).
+
+A ranking is a list of ``(row, score)`` pairs, best first, where ``row`` numbers the
+snapshot's passages. Filters are applied inside each search (the vector backend's own filter;
+a boolean mask over rows for BM25), so ``k`` rows come back whenever ``k`` allowed rows
+exist; ``bm25`` returns only rows that share a term with the question. ``hybrid`` fuses the
+dense and BM25 rankings, each taken ``max(4 * k, 50)`` deep: by default with ``score_fusion``
+(z-scores, weights 0.75 dense and 0.25 BM25: the best of the settings benchmarks/fusion.py
+compares), or by reciprocal rank fusion; its scores are the fused scores. The best row of each
+ranking (of positive weight) is always among the ``k`` returned (``keep_leaders``): a passage
+that BM25 alone finds, by a name the embeddings blur, is never hidden by the fusion. Equal
+scores go to the lower row (in ``hybrid``, to the row seen first in the dense ranking, then the
+BM25 one), and rows are kept in ``(doc_id, start, end)`` order, so results depend only on the
+indexed articles.
+
+Example:
+    >>> hybrid_depth(5)
+    50
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ragnews.errors import SearchError
+from ragnews.records import Document, Passage
+from ragnews.search.filters import Filters
+from ragnews.search.fusion import keep_leaders, reciprocal_rank_fusion, score_fusion
+from ragnews.search.lexical import Lexical
+from ragnews.search.options import SearchOptions
+
+HYBRID_DEPTH = 50
+
+Ranking = list[tuple[int, float]]
+Mask = npt.NDArray[np.bool_]
+Encode = Callable[[list[str]], npt.NDArray[np.float32]]
+DenseSearch = Callable[[npt.NDArray[np.float32], int], list[Ranking]]
+
+
+def allowed_rows(
+    passages: Sequence[Passage], documents: Mapping[str, Document], filters: Filters
+) -> Mask | None:
+    """Which rows ``filters`` allows (``None``: all of them, nothing to check)."""
+    if not filters.active:
+        return None
+    by_doc = {doc_id: filters.allows(doc) for doc_id, doc in documents.items()}
+    return np.fromiter((by_doc[p.doc_id] for p in passages), dtype=np.bool_, count=len(passages))
+
+
+def rank(
+    questions: Sequence[str],
+    k: int,
+    options: SearchOptions,
+    encode: Encode,
+    dense: DenseSearch,
+    lexical: Lexical,
+    allowed: Mask | None = None,
+) -> list[Ranking]:
+    """The best ``k`` rows for each question, as ``options`` asks.
+
+    ``encode`` embeds the questions and ``dense`` searches the vectors, filtered as
+    ``options.filters`` says (neither is called in ``bm25`` mode); ``allowed`` is the same
+    filter as a mask over BM25's rows. In ``hybrid`` mode the dense and BM25 rankings are
+    fused by ``options.fusion``, weighted by ``options.weights``.
+    """
+    if k < 1:
+        raise SearchError(f"k must be at least 1, got {k}")
+    if options.mode == "bm25":
+        return [lexical_ranking(lexical, q, k, allowed) for q in questions]
+    if options.mode == "dense":
+        return dense(encode(list(questions)), k)
+    depth = hybrid_depth(k)
+    weights = options.weights
+    fused = []
+    for question, by_vector in zip(questions, dense(encode(list(questions)), depth), strict=True):
+        by_term = lexical_ranking(lexical, question, depth, allowed)
+        if options.fusion == "score":
+            both = score_fusion([by_vector, by_term], weights)
+        else:
+            both = reciprocal_rank_fusion(
+                [[row for row, _ in r] for r in (by_vector, by_term)], weights
+            )
+        weighted = zip((by_vector, by_term), weights, strict=True)
+        leaders = [ranking[0][0] for ranking, weight in weighted if ranking and weight > 0]
+        fused.append(keep_leaders(both, leaders, k))
+    return fused
+
+
+def hybrid_depth(k: int) -> int:
+    """How deep each ranking is taken to fuse the best ``k``.
+
+    Example:
+        >>> hybrid_depth(5), hybrid_depth(20)
+        (50, 80)
+    """
+    return max(4 * k, HYBRID_DEPTH)
+
+
+def lexical_ranking(lexical: Lexical, question: str, k: int, allowed: Mask | None) -> Ranking:
+    """The ``k`` allowed rows of highest positive BM25 score for ``question``."""
+    scores = lexical.scores(question)
+    hits = scores > 0 if allowed is None else (scores > 0) & allowed
+    rows = np.flatnonzero(hits)
+    best = rows[np.argsort(-scores[rows], kind="stable")[:k]]
+    return [(int(row), float(scores[row])) for row in best]

@@ -1,0 +1,1 @@
+"""Plain text: paragraphs and sentences, tokens, and answer normalisation."""
