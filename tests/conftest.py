@@ -20,6 +20,22 @@ from ragnews.search.embedding import resolve_model  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "ragnews" / "data" / "demo"
 SHARED = ROOT.parent / "shared"
+# Words that tokenizers split in awkward places: quotes, accents, dashes, long words.
+WORDS = [
+    "Netanyahu",
+    "canceled",
+    "the",
+    "delegation",
+    "“talks,”",
+    "U.S.",
+    "2024",
+    "é",
+    "—",
+    "Washington.",
+    "x" * 30,
+    "said",
+    "Indyk",
+]
 
 
 @pytest.fixture(scope="session")

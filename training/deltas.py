@@ -1,11 +1,11 @@
 """Carry fine-tuned reader weights as int8 differences from the weights they started from.
 
-A lent GPU machine returns at most 64 MiB of files: a reader in fp16 is 45 MB, its difference
-from the reader it was trained from, in int8, is half that. Each row of a difference is
+A reader in fp16 is 45 MB; its difference from the reader it was trained from, in int8, is
+half that, small enough to carry back from a remote training machine. Each row of a difference is
 scaled by its own largest entry, so an entry comes back within 1/254 of that largest entry:
 for the small differences a fine-tuning makes, finer than fp16's rounding of the weights
-themselves (measured on the shipped reader in ``tests/test_deltas.py``).
-``scripts/gpu_train.sh`` packs; here, unpack into a reader folder::
+themselves (measured on the shipped reader in ``tests/training/test_deltas.py``).
+``training/gpu_train.sh`` packs; here, unpack into a reader folder::
 
     python -m training.deltas pack RUN/checkpoint ragnews/data/reader OUT/delta.safetensors
     python -m training.deltas unpack OUT/delta.safetensors ragnews/data/reader CKPT

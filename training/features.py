@@ -1,8 +1,8 @@
 """Training windows: each (question, paragraph) pair cut into model windows, labelled with
 the word pieces of its answer, or with "no answer" where the window does not hold one.
 
-Encoding a whole training plan (hundreds of thousands of windows) is the slow part of a lent
-GPU's start, so it can run in several processes.
+Encoding a whole training plan (hundreds of thousands of windows) is the slow part of a
+run's start on a GPU, so it can run in several processes.
 """
 
 from __future__ import annotations

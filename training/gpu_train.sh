@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Train the reader on a lent GPU machine from a plan of questions written here, and leave its
-# difference from ragnews/data/reader in int8 parts of at most 15 MiB (the device tool returns
-# files of up to 16 MiB, 64 MiB in all: two runs' differences fit, two fp16 readers do not).
+# Train the reader on a GPU machine from a plan of questions written here, and leave its
+# difference from ragnews/data/reader in int8 parts of at most 15 MiB, small enough to copy
+# back where only small files travel (two runs' differences fit in 64 MiB; two readers do not).
 #
 #   here:   python -m training.train --save-examples gpu/plan.json.xz --swaps 25000 ...
-#   there:  bash scripts/gpu_train.sh gpu/plan.json.xz "$OUT" --device cuda --minutes M ...
+#   there:  bash training/gpu_train.sh gpu/plan.json.xz "$OUT" --device cuda --minutes M ...
 #   here:   cat OUT/delta.safetensors.part* > delta.safetensors
 #           python -m training.deltas unpack delta.safetensors ragnews/data/reader CKPT
 #           python -m training.evaluate --checkpoint CKPT --out DIR

@@ -5,7 +5,7 @@ Train (the exact commands behind the shipped weights are in benchmarks/RESULTS.m
     python -m training.train --data ../shared/data --out RUN --steps 1100
     python -m training.evaluate --checkpoint RUN/checkpoint --out ragnews/data/reader
 
-On a machine without spaCy (a lent GPU), train from the questions written here first::
+On a machine without spaCy (a GPU machine), train from the questions written here first::
 
     python -m training.train --save-examples plan.json.xz --swaps 25000
     python -m training.train --examples-file plan.json.xz --device cuda \
@@ -187,7 +187,7 @@ def news_examples(path: Path) -> list[QAExample]:
 def save_examples(examples: list[QAExample], path: Path) -> None:
     """Write a training plan's questions as xz-compressed JSON (each context once), atomically.
 
-    Made-up negatives need spaCy; a machine without it (a GPU lent for an hour) trains from
+    Made-up negatives need spaCy; a machine without it (a bare GPU machine) trains from
     this file (``--examples-file``).
 
     Example:
@@ -393,7 +393,7 @@ def main() -> None:
     ap.add_argument(
         "--examples-file", type=Path, help="read the questions --save-examples wrote (no spaCy)"
     )
-    ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)

@@ -26,7 +26,8 @@ from ragnews.records import Document, Passage, Quote
 from ragnews.search.backend import PassageKey, VectorRecord
 from ragnews.search.embedding import Embedder
 from ragnews.search.lexical import Lexical, LexicalSettings
-from ragnews.search.vectors import FaissStore, VectorSettings
+from ragnews.search.vector_store import FaissStore
+from ragnews.search.vectors import VectorSettings
 
 
 @dataclass

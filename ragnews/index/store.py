@@ -35,7 +35,7 @@ from ragnews.index.snapshot import Snapshot
 from ragnews.ingest.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
 from ragnews.search.lexical import Lexical, LexicalSettings
-from ragnews.search.vectors import FaissStore
+from ragnews.search.vector_store import FaissStore
 
 # 3: IVF/HNSW vector indexes; aliases of near-duplicate articles
 # 4: vectors.json: the vector backend's passage keys and filter fields beside vectors.faiss

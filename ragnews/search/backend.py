@@ -2,7 +2,7 @@
 
 A backend holds one vector per passage, keyed by ``PassageKey`` (the article id and the
 passage's offsets), with the article's ``source`` and ``published`` date beside it so that
-``Filters`` apply inside the search. ``FaissStore`` (``ragnews.search.vectors``) is the
+``Filters`` apply inside the search. ``FaissStore`` (``ragnews.search.vector_store``) is the
 embedded default; ``tests/search/test_backend_conformance.py`` is the suite any backend must
 pass, unchanged.
 
@@ -16,7 +16,7 @@ The rules the suite checks:
 
 Example:
     >>> import numpy as np
-    >>> from ragnews.search.vectors import FaissStore
+    >>> from ragnews.search.vector_store import FaissStore
     >>> store: VectorStore = FaissStore(dimension=2)
     >>> store.add([VectorRecord(("a", 0, 5), "Reuters"), VectorRecord(("b", 0, 5))],
     ...           np.array([[1, 0], [0, 1]], dtype=np.float32))

@@ -99,97 +99,309 @@ def test_demo_article_stray_marks_make_no_quote(nlp: Language) -> None:
     assert not any("central narrative" in s or "Bloodier Operation" in s for s in spans)
 
 
-def test_straight_quotes(nlp: Language) -> None:
-    text = '"We will win this vote," said Jane Roe, a senator from Ohio.'
-    assert pairs(text, nlp) == [("We will win this vote,", "Jane Roe")]
-
-
-def test_quote_over_two_paragraphs(nlp: Language) -> None:
-    text = "“The talks failed.\n“We start again on Monday,” said Jane Roe.\nThe vote is next week."
-    assert pairs(text, nlp) == [("The talks failed.\n“We start again on Monday,", "Jane Roe")]
-
-
-def test_unclosed_quote_ends_with_its_paragraph(nlp: Language) -> None:
-    text = "Jane Roe said: “This never closes.\nThe next paragraph is narration, not a quote."
-    assert pairs(text, nlp) == [("This never closes.", "Jane Roe")]
-
-
-def test_partial_quote_in_a_sentence(nlp: Language) -> None:
-    text = "Mary Major praised the plan, calling it “a good start.” The vote is on Monday."
-    assert pairs(text, nlp) == [("a good start.", "Mary Major")]
-
-
-def test_pronoun_is_the_latest_speaker(nlp: Language) -> None:
-    text = "John Smith said Mary Major would lose.\n“She has no plan,” he added."
-    assert pairs(text, nlp) == [("She has no plan,", "John Smith")]
-
-
-def test_the_person_put_beside_a_job_title_is_the_speaker(nlp: Language) -> None:
-    text = "“Prices will fall,” the bakery's owner, Clara Mendes, said on Friday."
-    assert pairs(text, nlp) == [("Prices will fall,", "Clara Mendes")]
-
-
-def test_pronoun_prefers_the_person_of_its_own_paragraph(nlp: Language) -> None:
-    text = (
+# Text -> (quoted words, speaker) pairs, one case per rule of attribution.
+ATTRIBUTED = [
+    pytest.param(
+        '"We will win this vote," said Jane Roe, a senator from Ohio.',
+        [("We will win this vote,", "Jane Roe")],
+        id="straight-quotes",
+    ),
+    pytest.param(
+        "“The talks failed.\n“We start again on Monday,” said Jane Roe.\nThe vote is next week.",
+        [("The talks failed.\n“We start again on Monday,", "Jane Roe")],
+        id="quote-over-two-paragraphs",
+    ),
+    pytest.param(
+        "Jane Roe said: “This never closes.\nThe next paragraph is narration, not a quote.",
+        [("This never closes.", "Jane Roe")],
+        id="unclosed-quote-ends-with-its-paragraph",
+    ),
+    pytest.param(
+        "Mary Major praised the plan, calling it “a good start.” The vote is on Monday.",
+        [("a good start.", "Mary Major")],
+        id="partial-quote-in-a-sentence",
+    ),
+    pytest.param(
+        "John Smith said Mary Major would lose.\n“She has no plan,” he added.",
+        [("She has no plan,", "John Smith")],
+        id="pronoun-is-the-latest-speaker",
+    ),
+    pytest.param(
+        "“Prices will fall,” the bakery's owner, Clara Mendes, said on Friday.",
+        [("Prices will fall,", "Clara Mendes")],
+        id="the-person-put-beside-a-job-title-is-the-speaker",
+    ),
+    pytest.param(
         "“We will appeal,” said Tom Brandt, the club's lawyer.\n"
         "The striker's agent, Paul Hendry, said he had been paid only his fee. "
-        "“I have nothing to hide,” he said."
-    )
-    assert pairs(text, nlp) == [
-        ("We will appeal,", "Tom Brandt"),
-        ("I have nothing to hide,", "Paul Hendry"),
-    ]
-
-
-def test_surname_and_title_resolve_to_the_full_name(nlp: Language) -> None:
-    text = (
+        "“I have nothing to hide,” he said.",
+        [
+            ("We will appeal,", "Tom Brandt"),
+            ("I have nothing to hide,", "Paul Hendry"),
+        ],
+        id="pronoun-prefers-the-person-of-its-own-paragraph",
+    ),
+    pytest.param(
         "Aaron David Miller, a former diplomat, spoke on Tuesday.\n"
         "“Nothing is settled,” Mr. Miller said.\n"
-        "Prime Minister Ben Gvir called it “a mistake.”"
-    )
-    assert pairs(text, nlp) == [
-        ("Nothing is settled,", "Aaron David Miller"),
-        ("a mistake.", "Ben Gvir"),
-    ]
-
-
-def test_titles_are_dropped_where_the_model_misses_the_person(nlp: Language) -> None:
-    text = "Secretary Alon Pincus said “We are done.”"  # the model tags "Alon Pincus" ORG
-    assert pairs(text, nlp) == [("We are done.", "Alon Pincus")]
-
-
-def test_the_verb_governing_the_quote_beats_a_nearer_one(nlp: Language) -> None:
-    text = "Tom Lee called the new plan “a failure,” and Jane Roe said nothing."
-    assert pairs(text, nlp) == [("a failure,", "Tom Lee")]
-
-
-def test_continuation_and_bare_attribution(nlp: Language) -> None:
-    text = "“Is it over?” Mr. Roe asked. “We do not know.”"
-    assert pairs(text, nlp) == [("Is it over?", "Roe"), ("We do not know.", "Roe")]
-
-
-def test_hyphenated_surname_resolves_to_the_full_name(nlp: Language) -> None:
-    text = (
+        "Prime Minister Ben Gvir called it “a mistake.”",
+        [
+            ("Nothing is settled,", "Aaron David Miller"),
+            ("a mistake.", "Ben Gvir"),
+        ],
+        id="surname-and-title-resolve-to-the-full-name",
+    ),
+    pytest.param(
+        "Secretary Alon Pincus said “We are done.”",
+        [("We are done.", "Alon Pincus")],
+        id="titles-are-dropped-where-the-model-misses-the-person",
+    ),
+    pytest.param(
+        "Tom Lee called the new plan “a failure,” and Jane Roe said nothing.",
+        [("a failure,", "Tom Lee")],
+        id="the-verb-governing-the-quote-beats-a-nearer-one",
+    ),
+    pytest.param(
+        "“Is it over?” Mr. Roe asked. “We do not know.”",
+        [("Is it over?", "Roe"), ("We do not know.", "Roe")],
+        id="continuation-and-bare-attribution",
+    ),
+    pytest.param(
         "“We will fight this,” said Marguerite Osgood-Hale, who leads the residents.\n"
-        "Osgood-Hale called the study “a work of fiction.”"
-    )
-    assert pairs(text, nlp) == [
-        ("We will fight this,", "Marguerite Osgood-Hale"),
-        ("a work of fiction.", "Marguerite Osgood-Hale"),
-    ]
-
-
-def test_the_judge_and_the_agency_are_the_ones_named_before(nlp: Language) -> None:
-    text = (
+        "Osgood-Hale called the study “a work of fiction.”",
+        [
+            ("We will fight this,", "Marguerite Osgood-Hale"),
+            ("a work of fiction.", "Marguerite Osgood-Hale"),
+        ],
+        id="hyphenated-surname-resolves-to-the-full-name",
+    ),
+    pytest.param(
         "Judge Hermione Calloway sentenced him to six years.\n"
         "“You used that trust as cover,” the judge told him.\n"
         "The Varelian Anti-Doping Agency, which brought the case, welcomed the ruling. "
-        "“Rules are rules,” the agency said."
-    )
-    assert pairs(text, nlp) == [
-        ("You used that trust as cover,", "Hermione Calloway"),
-        ("Rules are rules,", "Varelian Anti-Doping Agency"),
-    ]
+        "“Rules are rules,” the agency said.",
+        [
+            ("You used that trust as cover,", "Hermione Calloway"),
+            ("Rules are rules,", "Varelian Anti-Doping Agency"),
+        ],
+        id="the-judge-and-the-agency-are-the-ones-named-before",
+    ),
+    pytest.param(
+        "Nurses carried placards reading “Safe Staffing Saves Lives,” said Gideon Farrelly.\n"
+        "He said the so-called “life-and-limb” deal would hold, citing a report titled "
+        "“Rebuilding the Lantern.” He called the offer “an insult.”",
+        [
+            ("Safe Staffing Saves Lives,", None),
+            ("life-and-limb", None),
+            ("Rebuilding the Lantern.", None),
+            ("an insult.", "Gideon Farrelly"),
+        ],
+        id="titles-slogans-and-so-called-terms-have-no-speaker",
+    ),
+    pytest.param(
+        "Dr. Halina Sobczak, a computer scientist, urged caution. "
+        "“One brilliant move proves nothing,” according to Sobczak.\n"
+        "“That is a feature, not a bug,” according to her campaign manager, Farah Mistry.",
+        [
+            ("One brilliant move proves nothing,", "Halina Sobczak"),
+            ("That is a feature, not a bug,", "Farah Mistry"),
+        ],
+        id="according-to-attributes-like-a-speech-verb",
+    ),
+    pytest.param(
+        "Councillor Bridget Ashcombe, the leader of Fenholt County Council, spoke first. "
+        "“We were promised a barrier,” she told reporters.\n"
+        "The National Flood Agency replied on Monday, and it called the plan “a fair compromise.”",
+        [
+            ("We were promised a barrier,", "Bridget Ashcombe"),
+            ("a fair compromise.", "National Flood Agency"),
+        ],
+        id="pronouns-tell-people-from-organisations",
+    ),
+    pytest.param(
+        "Hendrik van Oosterwijk, the chief executive of Quaymaster Holdings, spoke on Monday.\n"
+        "“Our door is open,” Mr. van Oosterwijk said.\n"
+        "Quaymaster said in a statement that it was “ready to meet at any hour.”",
+        [
+            ("Our door is open,", "Hendrik van Oosterwijk"),
+            ("ready to meet at any hour.", "Quaymaster Holdings"),
+        ],
+        id="particles-and-short-company-names",
+    ),
+    pytest.param(
+        "“We want them back,” said Akosua Mensah-Quarcoo.\n"
+        "The statute forbids any sale “except where it is damaged beyond repair.”",
+        [
+            ("We want them back,", "Akosua Mensah-Quarcoo"),
+            ("except where it is damaged beyond repair.", None),
+        ],
+        id="a-quote-inside-narration-does-not-continue-the-last-speaker",
+    ),
+    pytest.param(
+        "Opposition leader Tamsin Holtby demanded that Bohdan Ferenczy give up his seat. "
+        "“Why is he still here?” she asked.",
+        [("Why is he still here?", "Tamsin Holtby")],
+        id="pronoun-prefers-the-subject-of-the-main-clause",
+    ),
+    pytest.param(
+        "The finds officer, Marjolein ter Haar, praised the find.\n"
+        "“The context is everything,” Ms. ter Haar said.\n"
+        "“We heard tapping,” said Sgt. Severin Oberleitner of the mountain rescue service.",
+        [
+            ("The context is everything,", "Marjolein ter Haar"),
+            ("We heard tapping,", "Severin Oberleitner"),
+        ],
+        id="a-particle-joins-the-name-and-a-rank-is-no-name",
+    ),
+    pytest.param(
+        'The Hallow Cyclists\' Federation called the scheme "a step backwards" on Monday.\n'
+        "In a post on its website, the campaign group Tenants’ Rights Watch wrote that landlords "
+        "had become “a law unto themselves.”",
+        [
+            ("a step backwards", "Hallow Cyclists' Federation"),
+            ("a law unto themselves.", "Tenants’ Rights Watch"),
+        ],
+        id="plural-possessive-inside-an-organisation-name",
+    ),
+    pytest.param(
+        'Mayor Ada Quill said the city will trial "click-and-collect" lockers at six stations.',
+        [("click-and-collect", None)],
+        id="a-quoted-term-before-a-noun-has-no-speaker",
+    ),
+    pytest.param(
+        "“We are angry and we are not going home,” said Tilda Brackwell, a dairy farmer.\n"
+        "Police made 12 arrests, a spokesman for the county police said. "
+        "He said officers had shown “considerable restraint.”",
+        [
+            ("We are angry and we are not going home,", "Tilda Brackwell"),
+            ("considerable restraint.", None),
+        ],
+        id="pronoun-after-an-unnamed-speaker-is-that-speaker",
+    ),
+    pytest.param(
+        "Harrowfell Mining said in a statement that it had offered a 6 percent rise. "
+        "It called the strike “unnecessary and damaging.”",
+        [("unnecessary and damaging.", "Harrowfell Mining")],
+        id="it-is-an-organisation-the-tagger-named",
+    ),
+    pytest.param(
+        "Education Secretary Hamish de Vries welcomed the deal.\n"
+        "He said the government would pay for it by delaying a building programme, adding: "
+        "“There are hard choices in any budget.”\n"
+        "The agency's director-general, Oona Fitzsimmons, said she was “deeply disappointed.”",
+        [
+            ("There are hard choices in any budget.", "Hamish de Vries"),
+            ("deeply disappointed.", "Oona Fitzsimmons"),
+        ],
+        id="adding-belongs-to-the-clause-that-names-the-speaker",
+    ),
+    pytest.param(
+        "Harbour Master Brynja Tollefsen said the channel was “too shallow by a metre.”\n"
+        "“Each ballot will be read twice,” Returning Officer Lidia van Aalst said.",
+        [
+            ("too shallow by a metre.", "Brynja Tollefsen"),
+            ("Each ballot will be read twice,", "Lidia van Aalst"),
+        ],
+        id="job-titles-before-a-name-are-not-part-of-it",
+    ),
+    pytest.param(
+        "Head Teacher Ilse Morrow said she was sad but not surprised. "
+        "Staff had been told they would keep their jobs.\n"
+        "“The children have been wonderful,” she said.",
+        [("The children have been wonderful,", "Ilse Morrow")],
+        id="the-hearers-of-a-speech-verb-do-not-speak",
+    ),
+    pytest.param(
+        "Lawmaker Ivo Brankovic accused the ministry of “gambling with people's homes.”",
+        [("gambling with people's homes.", "Ivo Brankovic")],
+        id="accused-reports-the-accuser",
+    ),
+    pytest.param(
+        "Cathal Doyle trailed by two votes.\n"
+        "Mr. Doyle, asked on Monday whether he would concede if the count went against him, "
+        'said: "Let\'s get there first."',
+        [("Let's get there first.", "Cathal Doyle")],
+        id="a-subject-the-parser-gave-to-a-clause-before-the-verb",
+    ),
+    pytest.param(
+        "Rhona Pettigrew, who led the campaign, said it would appeal.\n"
+        "Ms. Pettigrew was blunter: “We’re not done. They’ve voted, but they haven’t won.”",
+        [("We’re not done. They’ve voted, but they haven’t won.", "Rhona Pettigrew")],
+        id="a-colon-introduces-its-subject-s-words",
+    ),
+    pytest.param(
+        "Council leader Odette Ferrand-Hale defended the plan.\n"
+        "Councillor Tomas Avery said the estimate was “inflated on purpose.” "
+        "Ms. Ferrand-Hale rejected that. “The surveyors are independent,” she said.",
+        [
+            ("inflated on purpose.", "Tomas Avery"),
+            ("The surveyors are independent,", "Odette Ferrand-Hale"),
+        ],
+        id="pronoun-prefers-the-subject-of-the-latest-sentence",
+    ),
+    pytest.param(
+        '"He has been good for this town, I\'ll say that," said one retired lorry driver.',
+        [("He has been good for this town, I'll say that,", None)],
+        id="a-lowercase-description-is-no-name",
+    ),
+    pytest.param(
+        "Lieve van der Stael chairs the orchestra's board.\n"
+        "Van der Stael said the hall “cannot pay its way.”\n"
+        "Esteban de la Harve, 58, gave evidence for five hours. “I put it in writing,” he said.",
+        [
+            ("cannot pay its way.", "Lieve van der Stael"),
+            ("I put it in writing,", "Esteban de la Harve"),
+        ],
+        id="particles-in-any-case-and-number",
+    ),
+    pytest.param(
+        "The Orrin Musicians’ Guild said it had not been consulted and called Halvard "
+        "“a booking agency with no ear for music.”",
+        [("a booking agency with no ear for music.", "Orrin Musicians’ Guild")],
+        id="the-object-of-called-is-not-the-speaker",
+    ),
+    pytest.param(
+        '"We let you down," Alistair Quennell said.\n'
+        "Quennell said the fence met the rules. That drew jeers. "
+        '"My kids walk past that fence every day!" one man shouted from the back of the hall.',
+        [
+            ("We let you down,", "Alistair Quennell"),
+            ("My kids walk past that fence every day!", None),
+        ],
+        id="a-shouted-quote-is-its-shouter-s",
+    ),
+    pytest.param(
+        "The Concord Party declined to comment.\n"
+        "The Citizens’ Ledger Watch, a campaign group, said the rules had failed. "
+        "“Self-certification has failed, again,” the group said.",
+        [("Self-certification has failed, again,", "Citizens’ Ledger Watch")],
+        id="the-group-is-the-one-called-a-group",
+    ),
+    pytest.param(
+        "Odalys Farrington runs the firm, and Zdenka Kross organises its staff.\n"
+        "Farrington confirmed that in her memo, writing that the town would remain "
+        '"home, full stop."\n'
+        "Its organiser in Hallowmere, Zdenka Kross, said members would meet the company "
+        '"before anyone signs anything."',
+        [
+            ("home, full stop.", "Odalys Farrington"),
+            ("before anyone signs anything.", "Zdenka Kross"),
+        ],
+        id="speakers-the-parser-misplaced",
+    ),
+    pytest.param(
+        "The banner on the bridge read “No entry” in red letters.",
+        [("No entry", None)],
+        id="unattributed-quote-counts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ATTRIBUTED)
+def test_quotes_and_their_speakers(
+    nlp: Language, text: str, expected: list[tuple[str, str | None]]
+) -> None:
+    assert pairs(text, nlp) == expected
 
 
 def test_pronoun_after_a_quote_over_two_paragraphs(nlp: Language) -> None:
@@ -202,116 +414,6 @@ def test_pronoun_after_a_quote_over_two_paragraphs(nlp: Language) -> None:
     assert speakers == ["Delphine Aruwa", "Delphine Aruwa"]
 
 
-def test_titles_slogans_and_so_called_terms_have_no_speaker(nlp: Language) -> None:
-    text = (
-        "Nurses carried placards reading “Safe Staffing Saves Lives,” said Gideon Farrelly.\n"
-        "He said the so-called “life-and-limb” deal would hold, citing a report titled "
-        "“Rebuilding the Lantern.” He called the offer “an insult.”"
-    )
-    assert pairs(text, nlp) == [
-        ("Safe Staffing Saves Lives,", None),
-        ("life-and-limb", None),
-        ("Rebuilding the Lantern.", None),
-        ("an insult.", "Gideon Farrelly"),
-    ]
-
-
-def test_according_to_attributes_like_a_speech_verb(nlp: Language) -> None:
-    text = (
-        "Dr. Halina Sobczak, a computer scientist, urged caution. "
-        "“One brilliant move proves nothing,” according to Sobczak.\n"
-        "“That is a feature, not a bug,” according to her campaign manager, Farah Mistry."
-    )
-    assert pairs(text, nlp) == [
-        ("One brilliant move proves nothing,", "Halina Sobczak"),
-        ("That is a feature, not a bug,", "Farah Mistry"),
-    ]
-
-
-def test_pronouns_tell_people_from_organisations(nlp: Language) -> None:
-    text = (
-        "Councillor Bridget Ashcombe, the leader of Fenholt County Council, spoke first. "
-        "“We were promised a barrier,” she told reporters.\n"
-        "The National Flood Agency replied on Monday, and it called the plan “a fair compromise.”"
-    )
-    assert pairs(text, nlp) == [
-        ("We were promised a barrier,", "Bridget Ashcombe"),
-        ("a fair compromise.", "National Flood Agency"),
-    ]
-
-
-def test_particles_and_short_company_names(nlp: Language) -> None:
-    text = (
-        "Hendrik van Oosterwijk, the chief executive of Quaymaster Holdings, spoke on Monday.\n"
-        "“Our door is open,” Mr. van Oosterwijk said.\n"
-        "Quaymaster said in a statement that it was “ready to meet at any hour.”"
-    )
-    assert pairs(text, nlp) == [
-        ("Our door is open,", "Hendrik van Oosterwijk"),
-        ("ready to meet at any hour.", "Quaymaster Holdings"),
-    ]
-
-
-def test_a_quote_inside_narration_does_not_continue_the_last_speaker(nlp: Language) -> None:
-    text = (
-        "“We want them back,” said Akosua Mensah-Quarcoo.\n"
-        "The statute forbids any sale “except where it is damaged beyond repair.”"
-    )
-    assert pairs(text, nlp) == [
-        ("We want them back,", "Akosua Mensah-Quarcoo"),
-        ("except where it is damaged beyond repair.", None),
-    ]
-
-
-def test_pronoun_prefers_the_subject_of_the_main_clause(nlp: Language) -> None:
-    text = (
-        "Opposition leader Tamsin Holtby demanded that Bohdan Ferenczy give up his seat. "
-        "“Why is he still here?” she asked."
-    )
-    assert pairs(text, nlp) == [("Why is he still here?", "Tamsin Holtby")]
-
-
-def test_a_particle_joins_the_name_and_a_rank_is_no_name(nlp: Language) -> None:
-    text = (
-        "The finds officer, Marjolein ter Haar, praised the find.\n"
-        "“The context is everything,” Ms. ter Haar said.\n"
-        "“We heard tapping,” said Sgt. Severin Oberleitner of the mountain rescue service."
-    )
-    assert pairs(text, nlp) == [
-        ("The context is everything,", "Marjolein ter Haar"),
-        ("We heard tapping,", "Severin Oberleitner"),
-    ]
-
-
-def test_plural_possessive_inside_an_organisation_name(nlp: Language) -> None:
-    text = (
-        'The Hallow Cyclists\' Federation called the scheme "a step backwards" on Monday.\n'
-        "In a post on its website, the campaign group Tenants’ Rights Watch wrote that landlords "
-        "had become “a law unto themselves.”"
-    )
-    assert pairs(text, nlp) == [
-        ("a step backwards", "Hallow Cyclists' Federation"),
-        ("a law unto themselves.", "Tenants’ Rights Watch"),
-    ]
-
-
-def test_a_quoted_term_before_a_noun_has_no_speaker(nlp: Language) -> None:
-    text = 'Mayor Ada Quill said the city will trial "click-and-collect" lockers at six stations.'
-    assert pairs(text, nlp) == [("click-and-collect", None)]
-
-
-def test_pronoun_after_an_unnamed_speaker_is_that_speaker(nlp: Language) -> None:
-    text = (
-        "“We are angry and we are not going home,” said Tilda Brackwell, a dairy farmer.\n"
-        "Police made 12 arrests, a spokesman for the county police said. "
-        "He said officers had shown “considerable restraint.”"
-    )
-    assert pairs(text, nlp) == [
-        ("We are angry and we are not going home,", "Tilda Brackwell"),
-        ("considerable restraint.", None),
-    ]
-
-
 def test_a_surname_outside_a_subject_keeps_its_hyphen(nlp: Language) -> None:
     text = (
         "Noor Adeyemi-Lund, the festival's director, defended the sponsor.\n"
@@ -321,153 +423,9 @@ def test_a_surname_outside_a_subject_keeps_its_hyphen(nlp: Language) -> None:
     assert pairs(text, nlp)[-1] == ("Then what are we choosing?", "Noor Adeyemi-Lund")
 
 
-def test_it_is_an_organisation_the_tagger_named(nlp: Language) -> None:
-    text = (
-        "Harrowfell Mining said in a statement that it had offered a 6 percent rise. "
-        "It called the strike “unnecessary and damaging.”"
-    )
-    assert pairs(text, nlp) == [("unnecessary and damaging.", "Harrowfell Mining")]
-
-
-def test_adding_belongs_to_the_clause_that_names_the_speaker(nlp: Language) -> None:
-    text = (
-        "Education Secretary Hamish de Vries welcomed the deal.\n"
-        "He said the government would pay for it by delaying a building programme, adding: "
-        "“There are hard choices in any budget.”\n"
-        "The agency's director-general, Oona Fitzsimmons, said she was “deeply disappointed.”"
-    )
-    assert pairs(text, nlp) == [
-        ("There are hard choices in any budget.", "Hamish de Vries"),
-        ("deeply disappointed.", "Oona Fitzsimmons"),
-    ]
-
-
-def test_job_titles_before_a_name_are_not_part_of_it(nlp: Language) -> None:
-    text = (
-        "Harbour Master Brynja Tollefsen said the channel was “too shallow by a metre.”\n"
-        "“Each ballot will be read twice,” Returning Officer Lidia van Aalst said."
-    )
-    assert pairs(text, nlp) == [
-        ("too shallow by a metre.", "Brynja Tollefsen"),
-        ("Each ballot will be read twice,", "Lidia van Aalst"),
-    ]
-
-
-def test_the_hearers_of_a_speech_verb_do_not_speak(nlp: Language) -> None:
-    text = (
-        "Head Teacher Ilse Morrow said she was sad but not surprised. "
-        "Staff had been told they would keep their jobs.\n"
-        "“The children have been wonderful,” she said."
-    )
-    assert pairs(text, nlp) == [("The children have been wonderful,", "Ilse Morrow")]
-
-
-def test_accused_reports_the_accuser(nlp: Language) -> None:
-    text = "Lawmaker Ivo Brankovic accused the ministry of “gambling with people's homes.”"
-    assert pairs(text, nlp) == [("gambling with people's homes.", "Ivo Brankovic")]
-
-
-def test_a_subject_the_parser_gave_to_a_clause_before_the_verb(nlp: Language) -> None:
-    text = (
-        "Cathal Doyle trailed by two votes.\n"
-        "Mr. Doyle, asked on Monday whether he would concede if the count went against him, "
-        'said: "Let\'s get there first."'
-    )
-    assert pairs(text, nlp) == [("Let's get there first.", "Cathal Doyle")]
-
-
-def test_a_colon_introduces_its_subject_s_words(nlp: Language) -> None:
-    text = (
-        "Rhona Pettigrew, who led the campaign, said it would appeal.\n"
-        "Ms. Pettigrew was blunter: “We’re not done. They’ve voted, but they haven’t won.”"
-    )
-    assert pairs(text, nlp) == [
-        ("We’re not done. They’ve voted, but they haven’t won.", "Rhona Pettigrew")
-    ]
-
-
-def test_pronoun_prefers_the_subject_of_the_latest_sentence(nlp: Language) -> None:
-    text = (
-        "Council leader Odette Ferrand-Hale defended the plan.\n"
-        "Councillor Tomas Avery said the estimate was “inflated on purpose.” "
-        "Ms. Ferrand-Hale rejected that. “The surveyors are independent,” she said."
-    )
-    assert pairs(text, nlp) == [
-        ("inflated on purpose.", "Tomas Avery"),
-        ("The surveyors are independent,", "Odette Ferrand-Hale"),
-    ]
-
-
-def test_a_lowercase_description_is_no_name(nlp: Language) -> None:
-    text = '"He has been good for this town, I\'ll say that," said one retired lorry driver.'
-    assert pairs(text, nlp) == [("He has been good for this town, I'll say that,", None)]
-
-
-def test_particles_in_any_case_and_number(nlp: Language) -> None:
-    text = (
-        "Lieve van der Stael chairs the orchestra's board.\n"
-        "Van der Stael said the hall “cannot pay its way.”\n"
-        "Esteban de la Harve, 58, gave evidence for five hours. “I put it in writing,” he said."
-    )
-    assert pairs(text, nlp) == [
-        ("cannot pay its way.", "Lieve van der Stael"),
-        ("I put it in writing,", "Esteban de la Harve"),
-    ]
-
-
-def test_the_object_of_called_is_not_the_speaker(nlp: Language) -> None:
-    text = (
-        "The Orrin Musicians’ Guild said it had not been consulted and called Halvard "
-        "“a booking agency with no ear for music.”"
-    )
-    assert pairs(text, nlp) == [
-        ("a booking agency with no ear for music.", "Orrin Musicians’ Guild")
-    ]
-
-
-def test_a_shouted_quote_is_its_shouter_s(nlp: Language) -> None:
-    text = (
-        '"We let you down," Alistair Quennell said.\n'
-        "Quennell said the fence met the rules. That drew jeers. "
-        '"My kids walk past that fence every day!" one man shouted from the back of the hall.'
-    )
-    assert pairs(text, nlp) == [
-        ("We let you down,", "Alistair Quennell"),
-        ("My kids walk past that fence every day!", None),
-    ]
-
-
-def test_the_group_is_the_one_called_a_group(nlp: Language) -> None:
-    text = (
-        "The Concord Party declined to comment.\n"
-        "The Citizens’ Ledger Watch, a campaign group, said the rules had failed. "
-        "“Self-certification has failed, again,” the group said."
-    )
-    assert pairs(text, nlp) == [("Self-certification has failed, again,", "Citizens’ Ledger Watch")]
-
-
-def test_speakers_the_parser_misplaced(nlp: Language) -> None:
-    text = (
-        "Odalys Farrington runs the firm, and Zdenka Kross organises its staff.\n"
-        "Farrington confirmed that in her memo, writing that the town would remain "
-        '"home, full stop."\n'
-        "Its organiser in Hallowmere, Zdenka Kross, said members would meet the company "
-        '"before anyone signs anything."'
-    )
-    assert pairs(text, nlp) == [
-        ("home, full stop.", "Odalys Farrington"),
-        ("before anyone signs anything.", "Zdenka Kross"),
-    ]
-
-
 def test_rock_n_roll_is_not_a_quote(nlp: Language) -> None:
     for text in ("A radio played rock 'n' roll all night.", "They danced to ’80s rock ’n’ roll."):
         assert find_quotes(text, nlp) == []
-
-
-def test_unattributed_quote_counts(nlp: Language) -> None:
-    text = "The banner on the bridge read “No entry” in red letters."
-    assert pairs(text, nlp) == [("No entry", None)]
 
 
 def test_apostrophes_are_not_quotes(nlp: Language) -> None:

@@ -13,23 +13,7 @@ from transformers import PreTrainedTokenizerFast
 from ragnews import ReaderError
 from ragnews.reading.reader import Reader
 from ragnews.reading.windows import encode_windows
-from tests.conftest import save_tiny_reader
-
-WORDS = [
-    "Netanyahu",
-    "canceled",
-    "the",
-    "delegation",
-    "“talks,”",
-    "U.S.",
-    "2024",
-    "é",
-    "—",
-    "Washington.",
-    "x" * 30,
-    "said",
-    "Indyk",
-]
+from tests.conftest import WORDS, save_tiny_reader
 
 
 def test_spans_are_exact_substrings_of_their_context(tiny_reader: Reader) -> None:

@@ -14,25 +14,9 @@ from transformers import PreTrainedTokenizerFast
 
 from ragnews.reading.reader import Reader
 from ragnews.reading.windows import encode_windows
-from tests.conftest import DEMO, ROOT
+from tests.conftest import DEMO, ROOT, WORDS
 from training.features import Feature, answer_tokens, build_features
 from training.train import collate, lr_factor
-
-WORDS = [
-    "Netanyahu",
-    "canceled",
-    "the",
-    "delegation",
-    "“talks,”",
-    "U.S.",
-    "2024",
-    "é",
-    "—",
-    "Washington.",
-    "x" * 30,
-    "said",
-    "Indyk",
-]
 
 
 @settings(max_examples=40, deadline=None)
