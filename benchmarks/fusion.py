@@ -6,7 +6,7 @@ there as JSON. Every fusion variant then re-ranks those cached lists, as ``ragne
 the fused passages are cut to ``k`` (20), turned into documents (a document at its best
 passage's rank) and scored with ``ragnews.bench.metrics``. Each list is first cut to
 ``--hybrid-depth`` (what ``Index.search`` takes for ``k`` = 20). ``Index.search`` also keeps
-each ranking's best passage among the ``k`` (``ragnews.fusion.keep_leaders``); the variants
+each ranking's best passage among the ``k`` (``ragnews.search.fusion.keep_leaders``); the variants
 here leave that out: it only changes the last two of the 20 places, which nDCG@10 and MRR@10
 never see.
 
@@ -123,7 +123,7 @@ def rrf(weight: float, constant: float) -> Fuse:
 
 
 def shipped(weight: float) -> Fuse:
-    """``ragnews.fusion.score_fusion`` (z-scores), ``weight`` on BM25: the shipped fusion."""
+    """``ragnews.search.fusion.score_fusion`` (z-scores), ``weight`` on BM25: the shipped fusion."""
 
     def fuse(lists: dict[str, Scored]) -> Scored:
         return score_fusion([lists["dense"], lists["bm25"]], [1 - weight, weight])

@@ -1,6 +1,6 @@
 """Scale of the vector index: flat, IVF and HNSW on up to 1,000,000 synthetic 384-d vectors.
 
-For each size and index type it prints build time (what ``ragnews.vectors.build_vectors``
+For each size and index type it prints build time (what ``ragnews.search.vectors.build_vectors``
 takes, including the choice of nprobe / efSearch from the data), memory (the process's RSS
 growth while building and the index's size in FAISS's format), search latency one query at a
 time (k=10, p50/p95, through ``search_vectors`` as ragnews searches) and recall@10 against
