@@ -152,6 +152,39 @@ def training_examples(
     return examples
 
 
+def written_training(
+    paths: Sequence[Path], limit: int | None, examples: Sequence[QAExample], rng: random.Random
+) -> list[QAExample]:
+    """Written unanswerable questions (SQuAD 2.0 files, ``training/data/unanswerable/``), at
+    most ``limit`` of them chosen at random, each with the answerable questions of
+    ``examples`` on its paragraph: as in SQuAD 2.0, the reader learns to tell the questions a
+    paragraph answers from the tempting ones it does not.
+
+    >>> a = QAExample("a", "T", "Ann won.", "Who won?", ((0, "Ann"),))
+    >>> u = QAExample("u", "T", "Ann won.", "Who lost?", ())
+    >>> [e.qid for e in pair_with_answerable([u], [a])]
+    ['u', 'a']
+    """
+    written = [e for path in paths for e in load_squad(path) if not e.answerable]
+    if limit is not None and limit < len(written):
+        written = rng.sample(written, limit)
+    return pair_with_answerable(written, examples)
+
+
+def pair_with_answerable(
+    written: Sequence[QAExample], examples: Sequence[QAExample]
+) -> list[QAExample]:
+    """``written`` followed by the answerable ``examples`` that share a context with them."""
+    contexts = {e.context for e in written}
+    seen: set[str] = set()
+    answerable = []
+    for e in examples:
+        if e.answerable and e.context in contexts and e.qid not in seen:
+            seen.add(e.qid)
+            answerable.append(e)
+    return [*written, *answerable]
+
+
 def news_training(
     paths: Sequence[Path], negatives: int | None, rng: random.Random
 ) -> list[QAExample]:
@@ -370,6 +403,17 @@ def main() -> None:
     )
     ap.add_argument("--news-repeat", type=int, default=1, help="times each news question is read")
     ap.add_argument(
+        "--written",
+        type=Path,
+        action="append",
+        default=[],
+        help="SQuAD 2.0 file of written unanswerable questions to train on, with the answerable "
+        "questions of their paragraphs (repeatable)",
+    )
+    ap.add_argument(
+        "--written-limit", type=int, help="at most this many written questions, chosen at random"
+    )
+    ap.add_argument(
         "--news-negatives",
         type=int,
         help="other-paragraph negatives made from the --news questions (default: one per "
@@ -439,6 +483,9 @@ def main() -> None:
     if args.news:
         news = news_training(args.news, args.news_negatives, random.Random(args.seed))
         chosen = chosen + news * args.news_repeat
+    if args.written:
+        rng = random.Random(args.seed)
+        chosen = chosen + written_training(args.written, args.written_limit, examples, rng)
     if args.companions:  # each question's windows and its companions' together
         groups = with_companions(chosen, args.companions, random.Random(args.seed))
         flat = [e for group in groups for e in group]

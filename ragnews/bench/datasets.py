@@ -20,7 +20,9 @@
   ``documents`` is empty and doc ids refer to an index built elsewhere. Each question needs
   ``id``, ``question`` and ``answers`` (``[]`` = unanswerable); ``doc_id`` (the article's id, or
   its file's path relative to the corpus folder), ``paragraph`` (1-based, needs ``doc_id``) and
-  ``speaker`` (who is quoted saying the answer) are optional; other keys are errors.
+  ``speaker`` (who is quoted saying the answer) are optional, as are ``category`` (what the
+  question tests) and ``plausible_answer`` (the span an unanswerable question tempts a reader
+  with), which describe a question and are not scored; other keys are errors.
 
 Every problem raises :class:`QuestionSetError` naming the file (and line, for JSONL).
 
@@ -41,7 +43,9 @@ from typing import Any
 
 from ragnews.errors import RagnewsError
 
-OWN_FIELDS = frozenset({"id", "question", "answers", "doc_id", "paragraph", "speaker"})
+OWN_FIELDS = frozenset(
+    {"id", "question", "answers", "doc_id", "paragraph", "speaker", "category", "plausible_answer"}
+)
 
 
 class QuestionSetError(RagnewsError, ValueError):
