@@ -27,6 +27,7 @@ from ragnews.search.options import SearchOptions
 from ragnews.text.normalize import normalize_answer
 
 CANDIDATES = 10  # spans judged per question, over all its passages
+READ = 10  # passages the reader reads at most, the best first, however many are shown
 
 
 def quote_holding(quotes: Iterable[Quote], start: int, end: int) -> Quote | None:
@@ -102,21 +103,27 @@ def ask_many(
     options: SearchOptions | None = None,
     min_confidence: float | None = None,
 ) -> list[Result]:
-    """``ask`` for several questions, with the models loaded once."""
+    """``ask`` for several questions, with the models loaded once.
+
+    The reader reads the best ``READ`` passages of the ``k`` found, so the work per question
+    is bounded whatever ``k`` is. A question with no passage (a filter nothing matches, a
+    ``bm25`` search without a shared word) abstains.
+    """
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise SearchError(f"min_confidence must be between 0 and 1, not {min_confidence}")
     reader = reader or default_reader()
     all_hits = index.search_many(questions, k, options)
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
+    read = [hits[:READ] for hits in all_hits]
     readings = reader.read_many(
-        [(q, [h.passage.text for h in hits]) for q, hits in zip(questions, all_hits, strict=True)],
+        [(q, [h.passage.text for h in hits]) for q, hits in zip(questions, read, strict=True)],
         top_n=CANDIDATES,
     )
     results = []
-    for question, hits, reading in zip(questions, all_hits, readings, strict=True):
+    for question, hits, shown, reading in zip(questions, read, all_hits, readings, strict=True):
         answers = attribute(index, question, hits, reading, reader, top_n, min_confidence)
-        results.append(Result(question, not answers, tuple(answers), tuple(hits)))
+        results.append(Result(question, not answers, tuple(answers), tuple(shown)))
     return results
 
 

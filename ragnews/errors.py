@@ -4,6 +4,8 @@ RagnewsError
 ├── DocumentError        a file or line that is not a readable article (file, line, reason)
 ├── IndexStoreError      base of errors about an index on disk
 │   ├── IndexNotFoundError   no index at that path
+│   ├── IndexExistsError     an index is already there (building would replace it)
+│   ├── IndexDamagedError    a file of the index is missing, unreadable or altered
 │   └── IndexMismatchError   built with another model or format version
 ├── EmptyCorpusError     nothing readable to index
 ├── SearchError          a search or filter that cannot run (unknown mode, malformed date)
@@ -41,6 +43,14 @@ class IndexStoreError(RagnewsError):
 
 class IndexNotFoundError(IndexStoreError):
     """There is no ragnews index at the given path."""
+
+
+class IndexExistsError(IndexStoreError):
+    """``Index.build`` was asked to create an index where one already is."""
+
+
+class IndexDamagedError(IndexStoreError):
+    """A file of the index's live version is missing, unreadable or not what was written."""
 
 
 class IndexMismatchError(IndexStoreError):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# the demo index goes to the user's data folder: a fresh one for the tests
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ragnews-tests-")
 
 from ragnews import Document, Embedder, load_documents  # noqa: E402
 from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402

@@ -49,7 +49,7 @@ from transformers import AutoModelForQuestionAnswering, PreTrainedTokenizerFast
 
 from ragnews.bench.datasets import QuestionSetError, load_question_set
 from ragnews.reading.windows import pad_batch
-from ragnews.search.embedding import DEFAULT_MODEL, resolve_model
+from ragnews.search.embedding import DEFAULT_MODEL, native_bf16, resolve_model
 from ragnews.text.paragraphs import paragraph_spans
 from training.features import Feature, build_features
 from training.negatives import (
@@ -510,6 +510,8 @@ def main() -> None:
     (args.out / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}))
 
     model.train()
+    device_type = torch.device(args.device).type
+    bf16 = device_type != "cpu" or native_bf16()  # emulated bf16 is slower than fp32 on a CPU
     pad_id = tokenizer.pad_token_id or 0
     shared = args.shared_weight if args.companions else 0.0
     t_start, seen, loss_avg = time.time(), 0, math.nan
@@ -521,7 +523,7 @@ def main() -> None:
             break
         for group in optimizer.param_groups:
             group["lr"] = args.lr * lr_factor(done, args.warmup)
-        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16):
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
             loss: Any = _loss(model, plan[step], pad_id, args.device, shared)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

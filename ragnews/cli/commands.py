@@ -1,7 +1,8 @@
 """Command line: ``ask "QUESTION"`` and ``ragnews index|ask|delete|bench ...``.
 
-With no ``--index``, ``ask`` uses the demo corpus shipped with ragnews (its index is built under
-``indexes/demo`` on first use).
+With no ``--index``, ``ask`` uses the demo corpus shipped with ragnews: its index is built on
+first use in the user's data folder (``demo_index()``), wherever ``ask`` runs. Failures end in
+one line and the exit status of their kind (``ragnews.cli.exits``).
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import platformdirs
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ragnews.errors import IndexMismatchError, IndexNotFoundError, RagnewsError
-from ragnews.search.options import DEFAULT_MODE, DEFAULT_WEIGHTS, MODES, Fusion, Mode
+from ragnews.cli.exits import SKIPPED, USAGE, err, fail, guarded
+from ragnews.errors import IndexStoreError
+from ragnews.search.options import DEFAULT_MODE, DEFAULT_WEIGHTS, MAX_K, MODES, Fusion, Mode
 from ragnews.search.vectors import Kind
 
 if TYPE_CHECKING:
     from ragnews.index.index import Index
 
 DEMO_CORPUS = Path(__file__).resolve().parent.parent / "data" / "demo"
-DEMO_INDEX = Path("indexes") / "demo"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def demo_index() -> Path:
+    """Where the demo corpus's index lives: the user's data folder (``XDG_DATA_HOME`` on Linux)."""
+    return platformdirs.user_data_path("ragnews") / "indexes" / "demo"
+
 
 IndexOption = Annotated[
     Path | None, typer.Option("--index", help="Index directory (default: the demo corpus).")
@@ -68,18 +75,22 @@ def _open_index(path: Path | None) -> Index:
 
     if path is not None:
         return Index.open(path)
+    demo = demo_index()
     try:
-        return Index.open(DEMO_INDEX)
-    except (IndexNotFoundError, IndexMismatchError):
-        err.print(f"Building the demo index in {DEMO_INDEX}/ (first use only)...")
-        return Index.build(load_documents([DEMO_CORPUS]).documents, DEMO_INDEX)
+        return Index.open(demo)
+    except IndexStoreError:  # not built yet, or by another version of ragnews: build it
+        err.print(f"Building the demo index in {demo}/ (first use only)...")
+        return Index.build(load_documents([DEMO_CORPUS]).documents, demo, overwrite=True)
 
 
 @app.command("ask")
+@guarded
 def ask_command(
     question: Annotated[str | None, typer.Argument(help="The question to ask.")] = None,
     index: IndexOption = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="Passages to retrieve.")] = 5,
+    k: Annotated[
+        int, typer.Option("-k", min=1, max=MAX_K, help="Passages to show (the best 10 are read).")
+    ] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     questions: Annotated[
         Path | None,
@@ -111,44 +122,40 @@ def ask_command(
     from ragnews.cli.render import show, to_json
     from ragnews.reading.reader import Reader
     from ragnews.search.filters import Filters
-    from ragnews.search.options import SearchOptions
+    from ragnews.search.options import SearchOptions, check_question
 
     if (question is None) == (questions is None):
         raise typer.BadParameter("give either a QUESTION or --questions FILE")
-    try:
-        # checked before any model loads
-        options = SearchOptions(mode, fusion, weights, Filters(source, since, until))
-        reader = Reader.load(reader_path) if reader_path is not None else None
-        opened = _open_index(index)
-        if questions is not None:
-            asked = [q.strip() for q in _read_questions(questions) if q.strip()]
-        else:
-            assert question is not None
-            asked = [question]
-        results = ask_many(opened, asked, k, reader, options=options, min_confidence=min_confidence)
-        if questions is not None:
-            for result in results:
-                sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
-            return
-        result = results[0]
-    except RagnewsError as e:
-        err.print(f"[red]error:[/red] {escape(str(e))}")
-        raise typer.Exit(2) from e
-    if as_json:
-        sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n")
+    # what can be wrong with the request is found before any model loads
+    options = SearchOptions(mode, fusion, weights, Filters(source, since, until))
+    if questions is not None:
+        asked = [q.strip() for q in _read_questions(questions) if q.strip()]
     else:
-        show(result, opened, Console())
+        assert question is not None
+        asked = [question]
+    for one in asked:
+        check_question(one)
+    reader = Reader.load(reader_path) if reader_path is not None else None
+    opened = _open_index(index)
+    results = ask_many(opened, asked, k, reader, options=options, min_confidence=min_confidence)
+    if questions is not None:
+        for result in results:
+            sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
+    elif as_json:
+        sys.stdout.write(json.dumps(to_json(results[0]), ensure_ascii=False, indent=2) + "\n")
+    else:
+        show(results[0], opened, Console())
 
 
 def _read_questions(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        err.print(f"[red]error:[/red] {escape(f'{path}: cannot read questions ({e})')}")
-        raise typer.Exit(2) from e
+        raise fail(f"{path}: cannot read questions ({e})", USAGE) from e
 
 
 @app.command("index")
+@guarded
 def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
     index: Annotated[Path, typer.Option("--index", help="Index directory to create or extend.")],
@@ -183,28 +190,27 @@ def index_command(
     loaded = load_documents(paths)
     for problem in loaded.errors:
         err.print(f"[red]skipped[/red] {escape(str(problem))}")
-    try:
-        if not loaded.documents:
-            raise typer.Exit(1)
-        if is_index(index):
-            opened = Index.open(
-                index, model=model, max_tokens=max_tokens, overlap=overlap, vectors=vectors
-            )
-            report = opened.add(loaded.documents, progress=True)
-        else:
+    if not loaded.documents:
+        raise typer.Exit(SKIPPED)
+    if is_index(index):
+        opened = Index.open(
+            index, model=model, max_tokens=max_tokens, overlap=overlap, vectors=vectors
+        )
+        report = opened.add(loaded.documents, progress=True)
+    else:
+        try:
             settings = ChunkSettings(**chunking)
-            opened = Index.build(
-                loaded.documents,
-                index,
-                model=model or DEFAULT_MODEL,
-                chunking=settings,
-                progress=True,
-                vectors=VectorSettings(vectors or "auto"),
-            )
-            report = None
-    except (RagnewsError, ValueError) as e:
-        err.print(f"[red]error:[/red] {escape(str(e))}")
-        raise typer.Exit(2) from e
+        except ValueError as e:
+            raise fail(str(e), USAGE) from e
+        opened = Index.build(
+            loaded.documents,
+            index,
+            model=model or DEFAULT_MODEL,
+            chunking=settings,
+            progress=True,
+            vectors=VectorSettings(vectors or "auto"),
+        )
+        report = None
     added = len(loaded.documents) if report is None else len(report.added)
     replaced = 0 if report is None else len(report.replaced)
     unchanged = 0 if report is None else len(report.unchanged)
@@ -221,10 +227,11 @@ def index_command(
         f"{len(aliased)} kept as aliases"
     )
     if loaded.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(SKIPPED)
 
 
 @app.command("delete")
+@guarded
 def delete_command(
     index: Annotated[Path, typer.Option("--index", help="Index directory to delete from.")],
     ids: Annotated[list[str] | None, typer.Argument(help="Ids of the articles to remove.")] = None,
@@ -241,15 +248,11 @@ def delete_command(
     by_filter = any(v is not None for v in (source, since, until))
     if bool(ids) == by_filter:
         raise typer.BadParameter("give either article IDS or --source/--since/--until")
-    try:
-        opened = Index.open(index)
-        if ids:
-            removed = opened.delete(ids)
-        else:
-            removed = opened.delete_where(source=source, since=since, until=until)
-    except RagnewsError as e:
-        err.print(f"[red]error:[/red] {escape(str(e))}")
-        raise typer.Exit(2) from e
+    opened = Index.open(index)
+    if ids:
+        removed = opened.delete(ids)
+    else:
+        removed = opened.delete_where(source=source, since=since, until=until)
     for doc_id in removed:
         sys.stdout.write(doc_id + "\n")
     unknown = [i for i in dict.fromkeys(ids or []) if i not in removed]
@@ -262,6 +265,7 @@ def delete_command(
 
 
 @app.command("bench")
+@guarded
 def bench_command(
     path: Annotated[
         Path, typer.Argument(help="SQuAD .json, hf500 *_questions.jsonl, BEIR folder or .jsonl.")
@@ -270,7 +274,9 @@ def bench_command(
         Path | None,
         typer.Option("--index", help="Build the index here, or reuse it if it holds the corpus."),
     ] = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question.")] = 20,
+    k: Annotated[
+        int, typer.Option("-k", min=1, max=MAX_K, help="Passages retrieved per question.")
+    ] = 20,
     mode: Annotated[
         list[str] | None,
         typer.Option("--mode", help=f"Retrieval mode, repeatable: {', '.join(MODES)} (dense)."),
@@ -301,27 +307,23 @@ def bench_command(
     from ragnews.bench.report import save_runs, show_report
     from ragnews.bench.run import run_benchmark
 
-    try:
-        for out in (save_run, plot):  # before a long run, not after it
-            if out is not None and not out.parent.is_dir():
-                raise OSError(f"{out}: no such directory {out.parent}")
-        question_set = load_question_set(path)
-        if answerable_only:
-            question_set = keep_answerable(question_set)
-        if limit is not None:
-            question_set = replace(question_set, questions=question_set.questions[:limit])
-        report = run_benchmark(
-            question_set, index, k, mode or ["dense"], reader, min_confidence=min_confidence
-        )
-        for written in save_runs(report, save_run) if save_run else []:
-            err.print(f"wrote {written}")
-        if plot is not None:
-            from ragnews.bench.plot import plot_recall
+    for out in (save_run, plot):  # before a long run, not after it
+        if out is not None and not out.parent.is_dir():
+            raise fail(f"{out}: no such directory {out.parent}", USAGE)
+    question_set = load_question_set(path)
+    if answerable_only:
+        question_set = keep_answerable(question_set)
+    if limit is not None:
+        question_set = replace(question_set, questions=question_set.questions[:limit])
+    report = run_benchmark(
+        question_set, index, k, mode or ["dense"], reader, min_confidence=min_confidence
+    )
+    for written in save_runs(report, save_run) if save_run else []:
+        err.print(f"wrote {written}")
+    if plot is not None:
+        from ragnews.bench.plot import plot_recall
 
-            err.print(f"wrote {plot_recall(report, plot)}")
-    except (RagnewsError, ValueError, OSError) as e:
-        err.print(f"[red]error:[/red] {escape(str(e))}")
-        raise typer.Exit(2) from e
+        err.print(f"wrote {plot_recall(report, plot)}")
     if reader and not question_set.has_answers:
         err.print(f"{question_set.name} has no answers: answer metrics skipped")
     if as_json:

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +25,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ragnews._version import __version__
-from ragnews.errors import EmptyCorpusError, IndexMismatchError, SearchError
+from ragnews.errors import (
+    EmptyCorpusError,
+    IndexExistsError,
+    IndexMismatchError,
+    IndexStoreError,
+    SearchError,
+)
 from ragnews.index.lock import writer_lock
 from ragnews.index.snapshot import Snapshot, empty_snapshot, now, updated
 from ragnews.index.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    is_index,
     live_version,
     read_snapshot,
     write_snapshot,
@@ -41,7 +49,7 @@ from ragnews.search.dedup import distinct, repeated_rows
 from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.search.filters import Filters
 from ragnews.search.lexical import LexicalSettings
-from ragnews.search.options import SearchOptions
+from ragnews.search.options import SearchOptions, check_k, check_question
 from ragnews.search.ranking import Ranking, allowed_rows, rank
 from ragnews.search.vectors import Kind, VectorSettings
 
@@ -84,8 +92,13 @@ class Index:
         lexical: LexicalSettings | None = None,
         duplicates: DuplicateSettings | None = None,
         vectors: VectorSettings | None = None,
+        overwrite: bool = False,
     ) -> Index:
-        """Create a new index at ``path`` (replacing any index there) from ``documents``.
+        """Create a new index at ``path`` from ``documents``.
+
+        An index already at ``path`` is an ``IndexExistsError`` unless ``overwrite`` (then
+        the new index replaces it; to add articles, use ``Index.open(path).add``). A first
+        build that fails or is interrupted leaves no folder behind.
 
         ``chunking``, ``lexical`` (BM25 tokenisation and parameters), ``duplicates`` (when
         articles are near-duplicates) and ``vectors`` (the FAISS index type: by default exact
@@ -96,8 +109,16 @@ class Index:
             >>> Index.build(docs, "indexes/big", vectors=VectorSettings("hnsw"))  # doctest: +SKIP
         """
         docs = list(documents)
+        path = Path(path)
         if not docs:
             raise EmptyCorpusError(f"{path}: no documents to index")
+        if path.exists() and not path.is_dir():
+            raise IndexStoreError(f"{path}: a file, not an index directory")
+        if is_index(path) and not overwrite:
+            raise IndexExistsError(
+                f"{path}: an index is already here; add to it with `ragnews index` "
+                "(Index.open(path).add), or pass overwrite=True to replace it"
+            )
         embedder = embedder or Embedder.load(model)
         created = now()
         manifest = {
@@ -114,8 +135,14 @@ class Index:
             "updated": created,
         }
         empty = empty_snapshot(manifest, embedder.dimension, lexical, duplicates, vectors)
-        index = cls(Path(path), empty, embedder)
-        index.add(docs, progress=progress)
+        index = cls(path, empty, embedder)
+        first = not path.exists()
+        try:
+            index.add(docs, progress=progress)
+        except BaseException:
+            if first and not is_index(path):  # nothing was written: leave nothing behind
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         return index
 
     @classmethod
@@ -337,8 +364,9 @@ class Index:
         wire paragraph) is left out; ``k`` distinct passages come back whenever they exist.
         """
         options = options or SearchOptions()
-        if k < 1:
-            raise SearchError(f"k must be at least 1, got {k}")
+        check_k(k)
+        for question in questions:
+            check_question(question)
         if not questions:
             return []
         snap = self._snapshot

@@ -6,7 +6,7 @@ An index is a directory::
         CURRENT              name of the live version, replaced atomically (os.replace)
         v-000002/            one complete version
             manifest.json    format and ragnews versions, model, chunking, BM25 and vector
-                             index settings, counts, times
+                             index settings, counts, times, and every other file's sha256
             vectors.faiss    FAISS's own format: flat, IVF or HNSW by size (see ``vectors.py``)
             vectors.json     each vector's passage key and its article's source and date
             records.sqlite   documents, passages, quotes and aliases (no pickle anywhere)
@@ -23,14 +23,16 @@ readers that opened the old version keep reading it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from ragnews.errors import IndexMismatchError, IndexNotFoundError
+from ragnews.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from ragnews.index.snapshot import Snapshot
 from ragnews.ingest.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
@@ -39,8 +41,10 @@ from ragnews.search.vector_store import FaissStore
 
 # 3: IVF/HNSW vector indexes; aliases of near-duplicate articles
 # 4: vectors.json: the vector backend's passage keys and filter fields beside vectors.faiss
+# and every file's sha256 in the manifest, checked on open
 FORMAT_VERSION = 4
 FORMAT_NAME = "ragnews-index"
+MANIFEST = "manifest.json"
 
 
 def is_index(path: Path) -> bool:
@@ -53,17 +57,32 @@ def live_version(path: Path) -> str:
 
 
 def read_snapshot(path: Path) -> Snapshot:
-    """Load the live version of the index at ``path``."""
+    """Load the live version of the index at ``path``.
+
+    Every file is checked against the checksum its manifest records, so a damaged index is an
+    ``IndexDamagedError`` that names the file, never a wrong answer.
+    """
     if not is_index(path):
-        raise IndexNotFoundError(f"{path}: no ragnews index here (no CURRENT file)")
+        raise IndexNotFoundError(_missing(path))
     version = path / (path / "CURRENT").read_text(encoding="utf-8").strip()
-    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _damaged(path, f"{version.name}/{MANIFEST} unreadable ({e})") from e
     if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
             f"{path}: index format {manifest.get('format')!r} version "
             f"{manifest.get('format_version')!r}; this ragnews reads {FORMAT_NAME!r} version "
             f"{FORMAT_VERSION}; rebuild it: remove {path} and run `ragnews index` again"
         )
+    _check_files(path, version, manifest)
+    try:
+        return _read_version(version, manifest)
+    except (OSError, sqlite3.Error, KeyError, ValueError, RuntimeError) as e:
+        raise _damaged(path, f"{version.name} unreadable ({e})") from e
+
+
+def _read_version(version: Path, manifest: dict[str, Any]) -> Snapshot:
     vectors = FaissStore.load(version)
     documents, passages, quotes = _read_records(version / "records.sqlite")
     aliases = _read_aliases(version / "records.sqlite")
@@ -74,12 +93,50 @@ def read_snapshot(path: Path) -> Snapshot:
         aliases,
     )
     if len(vectors) != len(passages):
-        raise IndexMismatchError(f"{version}: {len(vectors)} vectors for {len(passages)} passages")
+        raise ValueError(f"{len(vectors)} vectors for {len(passages)} passages")
     settings = LexicalSettings(**manifest["lexical"])
     lexical = Lexical.load(version, settings, len(passages))
     return Snapshot(
         manifest, documents, passages, quotes, vectors, lexical, version.name, duplicates
     )
+
+
+def _check_files(path: Path, version: Path, manifest: dict[str, Any]) -> None:
+    """Each file the manifest lists has the checksum it records."""
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise _damaged(path, f"{version.name}/{MANIFEST} lists no files")
+    for name, digest in sorted(files.items()):
+        try:
+            actual = _sha256(version / name)
+        except OSError as e:
+            raise _damaged(path, f"{version.name}/{name} missing ({e.strerror})") from e
+        if actual != digest:
+            raise _damaged(path, f"{version.name}/{name} does not match its checksum")
+
+
+def _damaged(path: Path, what: str) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"{path}: index damaged: {what}; rebuild it: remove {path} and run `ragnews index` again"
+    )
+
+
+def _missing(path: Path) -> str:
+    """Why there is no index at ``path``, in words that say what to do."""
+    if path.exists() and not path.is_dir():
+        return f"{path}: a file, not an index directory"
+    if path.is_dir() and not any(c.name.startswith("v-") and c.is_dir() for c in path.iterdir()):
+        if any(path.iterdir()):
+            return (
+                f"{path}: no index was ever written here (a first build was interrupted?); "
+                "run `ragnews index` to build it"
+            )
+    return f"{path}: no ragnews index here (no CURRENT file)"
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> str:
@@ -90,11 +147,13 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> str:
     name = f"v-{int(live.split('-')[1]) + 1:06d}"
     tmp = path / f"{name}.tmp"
     tmp.mkdir()
-    (tmp / "manifest.json").write_text(json.dumps(snapshot.manifest, indent=2) + "\n")
     snapshot.vectors.save(tmp)
     _write_records(tmp / "records.sqlite", snapshot)
     snapshot.lexical.save(tmp)
     snapshot.duplicates.save(tmp)
+    files = {child.name: _sha256(child) for child in sorted(tmp.iterdir())}
+    manifest = {**snapshot.manifest, "files": files}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     for child in tmp.iterdir():
         _fsync(child)
     _fsync(tmp)

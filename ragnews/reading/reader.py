@@ -111,6 +111,8 @@ class Reader:
                 questions.append(question)
                 contexts.append(context)
                 owners.append((i, c))
+        if not contexts:  # nothing retrieved for any question: nothing to read
+            return [Reading((), 0.0) for _ in items]
         cal = self.calibration
         windows = encode_windows(self.tokenizer, questions, contexts, cal.max_length, cal.stride)
         starts, ends = self._logits(windows, batch_size)

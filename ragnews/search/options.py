@@ -30,6 +30,36 @@ FUSIONS: tuple[Fusion, ...] = ("score", "rrf")
 # dbpedia; see benchmarks/RESULTS.md, "Retrieval".
 DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_WEIGHTS = (0.75, 0.25)  # dense, BM25
+MAX_K = 100  # passages a search returns at most
+MAX_QUESTION = 1000  # characters a question may have
+
+
+def check_question(question: str) -> str:
+    """``question`` if it has words and at most ``MAX_QUESTION`` characters, else a
+    ``SearchError`` that says which.
+
+    Example:
+        >>> check_question("   ")
+        Traceback (most recent call last):
+        ...
+        ragnews.errors.SearchError: the question is empty
+    """
+    if not question.strip():
+        raise SearchError("the question is empty")
+    if len(question) > MAX_QUESTION:
+        raise SearchError(
+            f"the question has {len(question):,} characters; at most {MAX_QUESTION:,} are read"
+        )
+    return question
+
+
+def check_k(k: int) -> int:
+    """``k`` if it is between 1 and ``MAX_K``, else a ``SearchError``."""
+    if k < 1:
+        raise SearchError(f"k must be at least 1, got {k}")
+    if k > MAX_K:
+        raise SearchError(f"k must be at most {MAX_K}, got {k}: the best {MAX_K} are plenty")
+    return k
 
 
 @dataclass(frozen=True)

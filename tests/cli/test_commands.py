@@ -24,6 +24,7 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reuse_embedder: None
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     first = runner.invoke(app, ["ask", "Who canceled the delegation?", "--json", "-k", "3"])
     assert first.exit_code == 0, first.output
     out = json.loads(first.stdout)
@@ -46,11 +47,13 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
         assert article[p["start"] : p["end"]] == p["text"]
     for a in out["answers"]:
         assert article[a["start"] : a["end"]] == a["text"]
-    assert (tmp_path / cli_module.DEMO_INDEX / "CURRENT").exists()
-    version = (tmp_path / cli_module.DEMO_INDEX / "CURRENT").read_text()
+    demo = cli_module.demo_index()
+    assert demo == tmp_path / "data" / "ragnews" / "indexes" / "demo"
+    assert (demo / "CURRENT").exists() and not (tmp_path / "indexes").exists()
+    version = (demo / "CURRENT").read_text()
     again = runner.invoke(app, ["ask", "Who is Martin Indyk?", "--json"])
     assert again.exit_code == 0
-    assert (tmp_path / cli_module.DEMO_INDEX / "CURRENT").read_text() == version
+    assert (demo / "CURRENT").read_text() == version
     forced = runner.invoke(
         app, ["ask", "Who won the World Cup?", "--json", "--min-confidence", "0"]
     )
@@ -101,7 +104,7 @@ def test_index_reports_bad_files_and_keeps_the_good(tmp_path: Path, reuse_embedd
 
 def test_ask_on_a_missing_index_fails_clearly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ask", "Anything?", "--index", str(tmp_path / "none")])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "no ragnews index" in result.stderr
 
 
@@ -190,7 +193,7 @@ def test_delete_by_id_and_by_filter(archive_index: Path) -> None:
         assert refused.exit_code == 2
         assert "give either article IDS or --source/--since/--until" in refused.output
     missing = runner.invoke(app, ["delete", "x", "--index", str(archive_index.parent / "none")])
-    assert missing.exit_code == 2 and "no ragnews index" in missing.stderr
+    assert missing.exit_code == 3 and "no ragnews index" in missing.stderr
 
 
 def test_ask_reads_with_any_local_checkpoint(tmp_path: Path, reuse_embedder: None) -> None:
@@ -238,10 +241,10 @@ def test_index_with_a_chosen_vector_index_keeps_it(tmp_path: Path, reuse_embedde
     assert again.exit_code == 0, again.output
     assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"  # type: ignore[index]
     changed = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--vectors", "ivf"])
-    assert changed.exit_code == 2
+    assert changed.exit_code == 3
     assert "built with --vectors hnsw, not ivf; rebuild it" in changed.stderr
     split = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--overlap", "20"])
-    assert split.exit_code == 2
+    assert split.exit_code == 3
     assert "built with --overlap 40, not 20; rebuild it" in split.stderr
     same = ["index", str(DEMO), "--index", str(idx), "--max-tokens", "200", "--overlap", "40"]
     assert runner.invoke(app, same).exit_code == 0
@@ -259,5 +262,5 @@ def test_index_splits_as_asked_and_keeps_it(tmp_path: Path, reuse_embedder: None
     assert built.manifest["chunking"] == {"max_tokens": 60, "overlap": 10, "min_tokens": 0}
     assert len(built) > 31  # the demo has 31 paragraphs, one passage each at 200 tokens
     again = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--max-tokens", "200"])
-    assert again.exit_code == 2
+    assert again.exit_code == 3
     assert "built with --max-tokens 60, not 200; rebuild it" in again.stderr
