@@ -190,6 +190,8 @@ def index_command(
     loaded = load_documents(paths)
     for problem in loaded.errors:
         err.print(f"[red]skipped[/red] {escape(str(problem))}")
+    for warning in loaded.warnings:  # read, with what was fixed or left out
+        err.print(f"[yellow]warning[/yellow] {escape(str(warning))}")
     if not loaded.documents:
         raise typer.Exit(SKIPPED)
     if is_index(index):

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from ragnews.errors import IndexStoreError, RagnewsError
 

@@ -1,7 +1,11 @@
 """Read articles from ``.txt``, ``.md``, ``.html`` and ``.jsonl`` files or folders of them.
 
 A file that cannot be read becomes a ``DocumentError`` naming the file (and line, for JSONL)
-while every readable file still loads.
+while every readable file still loads. What can be read with a fix is read and reported in
+``Loaded.warnings``: a file in another encoding (detected by charset-normalizer), an article
+whose ``published`` is not a date (indexed without one), an HTML page whose metadata gives no
+publication date (dates come only from meta tags, JSON-LD and ``<time>``, never from a
+copyright line).
 
 Example:
     >>> loaded = load_documents(["ragnews/data/demo"])
@@ -33,6 +37,7 @@ class Loaded:
 
     documents: list[Document] = field(default_factory=list)
     errors: list[DocumentError] = field(default_factory=list)
+    warnings: list[DocumentError] = field(default_factory=list)
 
 
 def document_id(text: str) -> str:
@@ -50,7 +55,7 @@ def load_documents(paths: Iterable[str | Path]) -> Loaded:
     loaded = Loaded()
     for path in _files(paths, loaded.errors):
         try:
-            for item in _read(path):
+            for item in _read(path, loaded.warnings):
                 if isinstance(item, DocumentError):
                     loaded.errors.append(item)
                 else:
@@ -83,24 +88,35 @@ def _files(paths: Iterable[str | Path], errors: list[DocumentError]) -> Iterator
             errors.append(DocumentError(path, "no such file or directory"))
 
 
-def _read(path: Path) -> Iterator[Document | DocumentError]:
+def _read(path: Path, warnings: list[DocumentError]) -> Iterator[Document | DocumentError]:
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
         raise DocumentError(path, "binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise DocumentError(path, f"not UTF-8 (byte 0x{data[e.start]:02x})", line) from e
+    text = _decode(path, data, warnings)
     if not text.strip():
         raise DocumentError(path, "empty file")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        yield from _read_jsonl(path, text)
+        yield from _read_jsonl(path, text, warnings)
     elif suffix in (".html", ".htm"):
-        yield _read_html(path, text)
+        yield _read_html(path, text, warnings)
     else:
         yield _read_plain(path, text, markdown=suffix != ".txt")
+
+
+def _decode(path: Path, data: bytes, warnings: list[DocumentError]) -> str:
+    """UTF-8, or the encoding charset-normalizer finds (reported), or a ``DocumentError``."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            line = data[: e.start].count(b"\n") + 1
+            raise DocumentError(path, f"not UTF-8 (byte 0x{data[e.start]:02x})", line) from e
+        warnings.append(DocumentError(path, f"not UTF-8: read as {best.encoding}"))
+        return str(best)
 
 
 def _read_plain(path: Path, text: str, markdown: bool) -> Document:
@@ -116,31 +132,41 @@ def _read_plain(path: Path, text: str, markdown: bool) -> Document:
     return Document(id=document_id(text), title=title, text=text, origin=str(path))
 
 
-def _read_html(path: Path, html: str) -> Document:
+def _read_html(path: Path, html: str, warnings: list[DocumentError]) -> Document:
     import trafilatura
 
-    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    extracted = trafilatura.bare_extraction(
+        html,
+        with_metadata=True,
+        include_comments=False,
+        # structured metadata only: a "Copyright 2024" footer is no publication date
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
     text = getattr(extracted, "text", None) or ""
     if not text.strip():
         raise DocumentError(path, "no article text found in the HTML")
+    if not getattr(extracted, "date", None):
+        warnings.append(DocumentError(path, "no publication date in its metadata; none indexed"))
     return Document(
         id=document_id(text),
         title=getattr(extracted, "title", None) or _title_from_name(path),
         text=text,
         source=getattr(extracted, "sitename", None) or "",
         url=getattr(extracted, "url", None) or "",
-        published=_iso_date(getattr(extracted, "date", None) or "", path, None),
+        published=_iso_date(getattr(extracted, "date", None) or "", path, None, warnings),
         origin=str(path),
     )
 
 
-def _read_jsonl(path: Path, content: str) -> Iterator[Document | DocumentError]:
+def _read_jsonl(
+    path: Path, content: str, warnings: list[DocumentError]
+) -> Iterator[Document | DocumentError]:
     seen: set[str] = set()
     for number, line in enumerate(content.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            doc = _jsonl_document(path, number, line)
+            doc = _jsonl_document(path, number, line, warnings)
         except DocumentError as error:
             yield error
             continue
@@ -151,11 +177,11 @@ def _read_jsonl(path: Path, content: str) -> Iterator[Document | DocumentError]:
         yield doc
 
 
-def _jsonl_document(path: Path, number: int, line: str) -> Document:
+def _jsonl_document(path: Path, number: int, line: str, warnings: list[DocumentError]) -> Document:
     try:
         record: Any = json.loads(line)
     except json.JSONDecodeError as e:
-        raise DocumentError(path, f"malformed JSON ({e.msg})", number) from e
+        raise DocumentError(path, f"malformed JSON at column {e.colno}: {e.msg}", number) from e
     if not isinstance(record, dict):
         raise DocumentError(path, "expected a JSON object", number)
     text = record.get("text")
@@ -170,13 +196,14 @@ def _jsonl_document(path: Path, number: int, line: str) -> Document:
         text=text,
         source=str(record.get("source") or ""),
         url=str(record.get("url") or ""),
-        published=_iso_date(str(record.get("published") or ""), path, number),
+        published=_iso_date(str(record.get("published") or ""), path, number, warnings),
         origin=f"{path}:{number}",
     )
 
 
-def _iso_date(value: str, path: Path, line: int | None) -> str:
-    """The date part of an ISO 8601 date or datetime, as ``YYYY-MM-DD`` ('' when absent)."""
+def _iso_date(value: str, path: Path, line: int | None, warnings: list[DocumentError]) -> str:
+    """The date part of an ISO 8601 date or datetime, as ``YYYY-MM-DD``: '' when absent, and
+    '' with a warning when it is not a date (the article is kept, without a date)."""
     if not value:
         return ""
     try:
@@ -185,7 +212,9 @@ def _iso_date(value: str, path: Path, line: int | None) -> str:
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
-            raise DocumentError(path, f"'published' is not an ISO date: {value!r}", line) from None
+            reason = f"'published' is not an ISO date: {value[:40]!r}; indexed without a date"
+            warnings.append(DocumentError(path, reason, line))
+            return ""
 
 
 def _title_from_name(path: Path) -> str:
