@@ -65,13 +65,16 @@ class Passage:
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage retrieved for a question, with its score, its document's title, and the ids of
-    the near-duplicate articles kept as its document's aliases."""
+    """A passage retrieved for a question, with its score, its article's title, the ids of the
+    near-duplicate articles kept as its aliases, and its article's source, date and url."""
 
     passage: Passage
     score: float
     title: str
     aliases: tuple[str, ...] = ()
+    source: str = ""
+    published: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)

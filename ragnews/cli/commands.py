@@ -91,7 +91,10 @@ def ask_command(
     k: Annotated[
         int, typer.Option("-k", min=1, max=MAX_K, help="Passages to show (the best 10 are read).")
     ] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object, on one line.")
+    ] = False,
+    pretty: Annotated[bool, typer.Option("--pretty", help="With --json: indented.")] = False,
     questions: Annotated[
         Path | None,
         typer.Option("--questions", help="File with one question per line; prints JSON lines."),
@@ -142,7 +145,8 @@ def ask_command(
         for result in results:
             sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
     elif as_json:
-        sys.stdout.write(json.dumps(to_json(results[0]), ensure_ascii=False, indent=2) + "\n")
+        indent = 2 if pretty else None
+        sys.stdout.write(json.dumps(to_json(results[0]), ensure_ascii=False, indent=indent) + "\n")
     else:
         show(results[0], opened, Console())
 
@@ -332,6 +336,23 @@ def bench_command(
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
         show_report(report, Console())
+
+
+@app.command("info")
+@guarded
+def info_command(
+    index: Annotated[Path, typer.Option("--index", help="Index directory to describe.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Describe an index: counts, model, settings, size on disk and the newest articles."""
+    from ragnews.cli.info import describe, show_info
+    from ragnews.index.index import Index
+
+    summary = describe(Index.open(index))
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    else:
+        show_info(summary, Console())
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ The JSON contract (keep these names)::
      "answers":  [{"text", "score", "doc_id", "title", "paragraph", "start", "end",
                    "context", "speaker", "quote"}],
      "passages": [{"doc_id", "title", "paragraph", "start", "end", "text", "score",
-                   "aliases"}]}
+                   "aliases", "source", "published", "url"}]}
 
 ``aliases`` lists the ids of near-duplicate articles kept as aliases of the passage's article.
 """
@@ -53,6 +53,9 @@ def to_json(result: Result) -> dict[str, Any]:
                 "text": h.passage.text,
                 "score": round(h.score, 4),
                 "aliases": list(h.aliases),
+                "source": h.source,
+                "published": h.published,
+                "url": h.url,
             }
             for h in result.hits
         ],

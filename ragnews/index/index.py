@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -303,8 +304,13 @@ class Index:
         return str(self._snapshot.manifest["model"]["name"])
 
     @property
-    def manifest(self) -> dict[str, object]:
+    def manifest(self) -> dict[str, Any]:
         return dict(self._snapshot.manifest)
+
+    @property
+    def version(self) -> str:
+        """The name of the version folder this index reads (``v-000003``)."""
+        return self._snapshot.version
 
     @property
     def documents(self) -> dict[str, Document]:
@@ -401,5 +407,6 @@ class Index:
 
     def _hit(self, row: int, score: float) -> Hit:
         passage = self._snapshot.passages[row]
-        title = self._snapshot.documents[passage.doc_id].title
-        return Hit(passage, score, title, self.aliases(passage.doc_id))
+        doc = self._snapshot.documents[passage.doc_id]
+        aliases = self.aliases(passage.doc_id)
+        return Hit(passage, score, doc.title, aliases, doc.source, doc.published, doc.url)

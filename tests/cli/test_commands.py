@@ -27,6 +27,7 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     first = runner.invoke(app, ["ask", "Who canceled the delegation?", "--json", "-k", "3"])
     assert first.exit_code == 0, first.output
+    assert first.stdout.count("\n") == 1  # one object, one line
     out = json.loads(first.stdout)
     assert set(out) == {"question", "abstained", "answers", "passages"}
     assert out["question"] == "Who canceled the delegation?"
@@ -43,6 +44,9 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
             "text",
             "score",
             "aliases",
+            "source",
+            "published",
+            "url",
         }
         assert article[p["start"] : p["end"]] == p["text"]
     for a in out["answers"]:
@@ -236,10 +240,10 @@ def test_index_with_a_chosen_vector_index_keeps_it(tmp_path: Path, reuse_embedde
     archive = str(ROOT / "tests/fixtures/archive.jsonl")
     made = runner.invoke(app, ["index", archive, "--index", str(idx), "--vectors", "hnsw"])
     assert made.exit_code == 0, made.output
-    assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"  # type: ignore[index]
+    assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"
     again = runner.invoke(app, ["index", str(DEMO), "--index", str(idx)])
     assert again.exit_code == 0, again.output
-    assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"  # type: ignore[index]
+    assert Index.open(idx).manifest["vectors"]["built"]["type"] == "hnsw"
     changed = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--vectors", "ivf"])
     assert changed.exit_code == 3
     assert "built with --vectors hnsw, not ivf; rebuild it" in changed.stderr

@@ -108,11 +108,11 @@ def test_an_index_keeps_its_vector_type_across_reopen_and_updates(
     fp32 = Embedder(embedder.name, embedder.model, bf16=False)  # bf16 vectors move with batches
     path = tmp_path / kind
     index = Index.build(archive_docs[:5], path, embedder=fp32, vectors=VectorSettings(kind))
-    assert index.manifest["vectors"]["built"]["type"] == kind  # type: ignore[index]
+    assert index.manifest["vectors"]["built"]["type"] == kind
     index.add(archive_docs[5:])
     index.delete([archive_docs[0].id])
     reopened = Index.open(path, embedder=fp32)
-    assert reopened.manifest["vectors"]["kind"] == kind  # type: ignore[index]
+    assert reopened.manifest["vectors"]["kind"] == kind
     assert describe(reopened._snapshot.vectors.faiss_index)["type"] == kind
     rebuilt = Index.build(
         archive_docs[1:], tmp_path / "rebuilt", embedder=fp32, vectors=VectorSettings(kind)
