@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ragnews import Document, Embedder, Index, SearchError, SearchOptions, ask
@@ -134,3 +136,41 @@ def test_anything_unexpected_is_one_line_and_exit_4(
     monkeypatch.setenv("RAGNEWS_DEBUG", "1")
     debugged = runner.invoke(app, ["ask", "Who?", "--index", str(archive)])
     assert isinstance(debugged.exception, RuntimeError)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    question=st.text(max_size=60) | st.sampled_from(["Who designed the library?", "", " "]),
+    k=st.integers(-3, 150),
+    mode=st.sampled_from(["dense", "bm25", "hybrid", "bm42"]),
+    fusion=st.sampled_from(["score", "rrf", "max"]),
+    weights=st.tuples(st.floats(-1, 2), st.floats(-1, 2)),
+    since=st.sampled_from([None, "2024-05-01", "2024-13-01", "yesterday"]),
+    source=st.sampled_from([None, "Valley Times", "No Such Paper", ""]),
+    confidence=st.sampled_from([None, "0", "0.5", "1.5", "-1"]),
+)
+def test_any_ask_options_end_in_an_answer_or_a_usage_error(
+    archive: Path,
+    reuse_embedder: None,
+    question: str,
+    k: int,
+    mode: str,
+    fusion: str,
+    weights: tuple[float, float],
+    since: str | None,
+    source: str | None,
+    confidence: str | None,
+) -> None:
+    args = ["ask", question, "--index", str(archive), "--json", "-k", str(k), "--mode", mode]
+    args += ["--fusion", fusion, "--weights", str(weights[0]), str(weights[1])]
+    for flag, value in (("--since", since), ("--source", source), ("--min-confidence", confidence)):
+        if value is not None:
+            args += [flag, value]
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, USAGE), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    if result.exit_code == 0:
+        out = json.loads(result.stdout)
+        assert len(out["passages"]) <= k and out["abstained"] == (not out["answers"])
