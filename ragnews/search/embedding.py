@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,7 @@ class Embedder:
             vectors = self.model.encode(
                 list(texts),
                 batch_size=batch_size,
-                show_progress_bar=progress,
+                show_progress_bar=progress and sys.stderr.isatty(),  # no bar in logs
                 convert_to_numpy=True,
                 normalize_embeddings=True,
             )
