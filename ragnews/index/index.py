@@ -34,6 +34,7 @@ from ragnews.errors import (
     SearchError,
 )
 from ragnews.index.lock import writer_lock
+from ragnews.index.progress import ConsoleProgress, Report, silent
 from ragnews.index.snapshot import Snapshot, empty_snapshot, now, updated
 from ragnews.index.store import (
     FORMAT_NAME,
@@ -89,7 +90,7 @@ class Index:
         model: str = DEFAULT_MODEL,
         chunking: ChunkSettings | None = None,
         embedder: Embedder | None = None,
-        progress: bool = False,
+        progress: bool | Report = False,
         lexical: LexicalSettings | None = None,
         duplicates: DuplicateSettings | None = None,
         vectors: VectorSettings | None = None,
@@ -193,8 +194,11 @@ class Index:
                 )
         return cls(Path(path), snapshot, embedder)
 
-    def add(self, documents: Iterable[Document], progress: bool = False) -> AddReport:
+    def add(self, documents: Iterable[Document], progress: bool | Report = False) -> AddReport:
         """Index new documents, replace those whose id is known with new text, and save.
+
+        ``progress``: True shows each long step on stderr (``ConsoleProgress``); a ``Report``
+        hears them instead.
 
         An article that near-duplicates another one is kept once: the other becomes its
         alias (see ``aliases``), listed in the report's ``aliased``.
@@ -213,7 +217,8 @@ class Index:
                     continue
                 (replaced if known is not None else added).append(doc.id)
                 fresh.append(doc)
-            aliased = self._save(fresh, drop=set(), progress=progress) if fresh else ()
+            with _reporting(progress) as report:
+                aliased = self._save(fresh, drop=set(), report=report) if fresh else ()
         return AddReport(tuple(added), tuple(replaced), tuple(unchanged), aliased)
 
     def delete(self, ids: Iterable[str]) -> tuple[str, ...]:
@@ -253,22 +258,22 @@ class Index:
 
     def _delete(self, ids: list[str]) -> tuple[str, ...]:
         if ids:
-            self._save([], drop=set(ids), progress=False)
+            self._save([], drop=set(ids))
         return tuple(ids)
 
     def _save(
-        self, fresh: list[Document], drop: set[str], progress: bool
+        self, fresh: list[Document], drop: set[str], report: Report = silent
     ) -> tuple[tuple[str, str], ...]:
         """Add or replace ``fresh`` articles, remove ``drop``, regroup near-duplicates, and
         write the result as the new live version (inside ``_writing``); returns the new or
         changed ``(alias, kept)`` pairs."""
         snap = self._snapshot
         grouped = regroup(snap.documents, snap.duplicates, fresh, drop)
-        snapshot = updated(
-            snap, grouped.index, grouped.unindex, lambda: self.embedder, progress=progress
-        )
+        snapshot = updated(snap, grouped.index, grouped.unindex, lambda: self.embedder, report)
         snapshot.duplicates = grouped.duplicates
+        report("saving", 0, 1)
         snapshot.version = write_snapshot(self.path, snapshot)
+        report("saving", 1, 1)
         self._snapshot = snapshot
         return grouped.aliased
 
@@ -410,3 +415,15 @@ class Index:
         doc = self._snapshot.documents[passage.doc_id]
         aliases = self.aliases(passage.doc_id)
         return Hit(passage, score, doc.title, aliases, doc.source, doc.published, doc.url)
+
+
+@contextlib.contextmanager
+def _reporting(progress: bool | Report) -> Iterator[Report]:
+    """The report ``progress`` asks for: none, the console's (stopped at the end), or its own."""
+    if progress is True:
+        with ConsoleProgress() as console:
+            yield console
+    elif progress is False:
+        yield silent
+    else:
+        yield progress

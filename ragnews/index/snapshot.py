@@ -20,6 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from ragnews.index.progress import Report, silent
 from ragnews.ingest.chunking import ChunkSettings, chunk_document
 from ragnews.ingest.duplicates import Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
@@ -28,6 +32,8 @@ from ragnews.search.embedding import Embedder
 from ragnews.search.lexical import Lexical, LexicalSettings
 from ragnews.search.vector_store import FaissStore
 from ragnews.search.vectors import VectorSettings
+
+EMBED_CHUNK = 512  # passages embedded between two progress reports
 
 
 @dataclass
@@ -79,11 +85,12 @@ def updated(
     fresh: list[Document],
     drop: set[str],
     embedder: Callable[[], Embedder],
-    progress: bool = False,
+    report: Report = silent,
 ) -> Snapshot:
     """A new snapshot: ``snap`` without the ``drop`` ids, plus ``fresh`` documents.
 
     ``embedder`` gives the embedding model; it is called only when there is something to embed.
+    ``report`` hears how each long step goes (``ragnews.index.progress``).
     """
     from ragnews.quotes.finding import find_quotes
 
@@ -92,23 +99,38 @@ def updated(
     documents = {k: d for k, d in snap.documents.items() if k not in drop}
     documents.update({d.id: d for d in fresh})
     new_passages: list[Passage] = []
-    if fresh:
-        settings = ChunkSettings(**snap.manifest["chunking"])
-        model = embedder()
-        new_passages = _chunk(fresh, settings, model)
-        records = [_record(p, documents[p.doc_id]) for p in new_passages]
-        vectors.add(records, model.encode([p.text for p in new_passages], progress=progress))
     quotes = {k: q for k, q in snap.quotes.items() if k not in drop}
-    quotes.update({d.id: find_quotes(d.text) for d in fresh})
+    if fresh:
+        model = embedder()
+        report("chunking", 0, len(fresh))
+        new_passages = _chunk(fresh, ChunkSettings(**snap.manifest["chunking"]), model)
+        report("chunking", len(fresh), len(fresh))
+        for done, doc in enumerate(fresh, 1):
+            quotes[doc.id] = find_quotes(doc.text)  # spaCy loads only if a text needs it
+            report("quotations", done, len(fresh))
+        records = [_record(p, documents[p.doc_id]) for p in new_passages]
+        vectors.add(records, _embed(model, [p.text for p in new_passages], report))
     passages = sorted([p for p in snap.passages if p.doc_id not in drop] + new_passages, key=key)
+    report("BM25", 0, 1)
     lexical = Lexical.build(
         _lexical_texts(passages, documents, snap.lexical.settings), snap.lexical.settings
     )
+    report("BM25", 1, 1)
     manifest = dict(snap.manifest)
     manifest["counts"] = {"documents": len(documents), "passages": len(passages)}
     manifest["updated"] = now()
     manifest["vectors"] = {**vectors.settings.to_dict(), "built": vectors.described()}
     return Snapshot(manifest, documents, passages, quotes, vectors, lexical)
+
+
+def _embed(model: Embedder, texts: list[str], report: Report) -> npt.NDArray[np.float32]:
+    """The passages' vectors, embedded ``EMBED_CHUNK`` at a time so that progress shows."""
+    parts = [np.zeros((0, model.dimension), dtype=np.float32)]
+    report("embedding", 0, len(texts))
+    for start in range(0, len(texts), EMBED_CHUNK):
+        parts.append(model.encode(texts[start : start + EMBED_CHUNK]))
+        report("embedding", min(start + EMBED_CHUNK, len(texts)), len(texts))
+    return np.concatenate(parts)
 
 
 def now() -> str:
