@@ -143,6 +143,19 @@ def show_report(report: BenchReport, console: Console) -> None:
         console.print(_answer_table(report.answers, timing.answer_ms_per_question))
 
 
+HEADERS = {  # short enough that the answer table fits 80 columns
+    "exact": "EM",
+    "f1": "F1",
+    "HasAns_exact": "HasAns EM",
+    "HasAns_f1": "HasAns F1",
+    "NoAns_exact": "NoAns EM",
+    "abstained": "abstained",
+    "abstain_precision": "abst. P",
+    "abstain_recall": "abst. R",
+    "speaker_accuracy": "speaker",
+}
+
+
 def _answer_table(answers: dict[str, float], ms_per_question: float | None) -> Table:
     columns = ["exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact"]
     columns += ["abstained", "abstain_precision", "abstain_recall"]
@@ -152,7 +165,7 @@ def _answer_table(answers: dict[str, float], ms_per_question: float | None) -> T
         title += f", {ms_per_question:.1f} ms/question (batched mean)"
     table = Table(title=title)
     for name in columns:
-        table.add_column(name.replace("_", " "), justify="right")
+        table.add_column(HEADERS.get(name, name), justify="right")
     table.add_row(*(_cell(answers, n) for n in columns))
     return table
 

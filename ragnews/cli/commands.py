@@ -227,7 +227,7 @@ def index_command(
     )
     for alias, kept in aliased:
         err.print(f"alias {escape(alias)} of {escape(kept)} (near-duplicate, not indexed)")
-    err.print(
+    Console(highlight=False).print(
         f"{index}: {added} added, {replaced} replaced, {unchanged} unchanged, "
         f"{len(loaded.errors)} skipped; {len(opened.documents)} articles, {len(opened)} passages, "
         f"{len(aliased)} kept as aliases"

@@ -22,6 +22,8 @@ from rich.text import Text
 from ragnews.index.index import Index
 from ragnews.records import Result
 
+TITLE_CHARS = 48  # a panel's title fits 80 columns with its rank, paragraph and score
+
 
 def to_json(result: Result) -> dict[str, Any]:
     """The output contract of ``ask --json``; offsets index the article text."""
@@ -90,6 +92,18 @@ def show(result: Result, index: Index, console: Console) -> None:
                 body.stylize(
                     "bold green reverse", answer.citation.start - start, answer.citation.end - start
                 )
-        where = f"paragraph {first}" if first == last else f"paragraphs {first}-{last}"
-        title = f"[{rank}] {hit.title} — {where} (score {hit.score:.3f})"
+        where = f"¶ {first}" if first == last else f"¶ {first}-{last}"
+        title = f"[{rank}] {_short(hit.title, TITLE_CHARS)} — {where} ({hit.score:.3f})"
         console.print(Panel(Group(body), title=title, title_align="left", expand=True))
+
+
+def _short(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters at a word, marked with an ellipsis when cut.
+
+    Example:
+        >>> _short("Biden says Netanyahu is hurting Israel more than helping it", 30)
+        'Biden says Netanyahu is…'
+    """
+    if len(text) <= most:
+        return text
+    return text[: most - 1].rsplit(" ", 1)[0] + "…"

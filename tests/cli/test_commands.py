@@ -77,7 +77,7 @@ def test_index_then_batch_questions_in_order(
         app, ["index", str(ROOT / "tests/fixtures/archive.jsonl"), "--index", str(idx)]
     )
     assert made.exit_code == 0, made.output
-    assert "8 added" in made.stderr
+    assert "8 added" in made.stdout  # the summary; progress and warnings go to stderr
     questions = tmp_path / "q.txt"
     questions.write_text("How many homes lost power?\n\nWho designed the library?\n")
     result = runner.invoke(

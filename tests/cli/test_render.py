@@ -1,0 +1,37 @@
+"""What a person reads fits 80 columns: answer panels and benchmark tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from ragnews import Document, Embedder, Index, ask
+from ragnews.bench.report import HEADERS, _answer_table
+from ragnews.cli.render import show
+from ragnews.reading.reader import Reader
+
+
+def test_answer_panels_fit_80_columns_with_whole_titles(
+    tmp_path: Path, demo_doc: Document, embedder: Embedder, tiny_reader: Reader
+) -> None:
+    headline = "Delegation canceled: a headline far longer than any panel has room for " * 2
+    long = Document("long", headline, "Who canceled the delegation? The prime minister did.")
+    index = Index.build([demo_doc, long], tmp_path / "i", embedder=embedder)
+    result = ask(index, "Who canceled the delegation?", 5, tiny_reader)
+    console = Console(width=80, record=True)
+    show(result, index, console)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    titles = [line for line in lines if line.startswith("╭─ [")]
+    assert len(titles) == 5 and all("¶" in t and t.rstrip("─╮ ").endswith(")") for t in titles)
+    assert any("Delegation canceled: a headline far longer…" in t for t in titles)
+
+
+def test_the_answer_table_keeps_its_header_on_one_line() -> None:
+    answers = {name: 87.5 for name in HEADERS}
+    console = Console(width=80, record=True)
+    console.print(_answer_table(answers, 61.2))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert len(lines) == 6  # title, top, one header line, rule, one row, bottom
