@@ -22,7 +22,7 @@ from rich.text import Text
 from ragnews.index.index import Index
 from ragnews.records import Result
 
-TITLE_CHARS = 48  # a panel's title fits 80 columns with its rank, paragraph and score
+TITLE_CHARS = 36  # a panel's title fits 80 columns with its rank, paragraph and score
 
 
 def to_json(result: Result) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def show(result: Result, index: Index, console: Console) -> None:
                 body.stylize(
                     "bold green reverse", answer.citation.start - start, answer.citation.end - start
                 )
-        where = f"¶ {first}" if first == last else f"¶ {first}-{last}"
+        where = f"paragraph {first}" if first == last else f"paragraphs {first}-{last}"
         title = f"[{rank}] {_short(hit.title, TITLE_CHARS)} — {where} ({hit.score:.3f})"
         console.print(Panel(Group(body), title=title, title_align="left", expand=True))
 
