@@ -143,30 +143,32 @@ def show_report(report: BenchReport, console: Console) -> None:
         console.print(_answer_table(report.answers, timing.answer_ms_per_question))
 
 
-HEADERS = {  # short enough that the answer table fits 80 columns
-    "exact": "EM",
+HEADERS = {
+    "exact": "exact match",
     "f1": "F1",
-    "HasAns_exact": "HasAns EM",
-    "HasAns_f1": "HasAns F1",
-    "NoAns_exact": "NoAns EM",
-    "abstained": "abstained",
-    "abstain_precision": "abst. P",
-    "abstain_recall": "abst. R",
-    "speaker_accuracy": "speaker",
+    "HasAns_exact": "answerable: exact match",
+    "HasAns_f1": "answerable: F1",
+    "NoAns_exact": "unanswerable: abstained right",
+    "abstained": "abstained (questions)",
+    "abstain_precision": "abstentions right",
+    "abstain_recall": "unanswerable abstained",
+    "speaker_accuracy": "speaker right",
 }
 
 
 def _answer_table(answers: dict[str, float], ms_per_question: float | None) -> Table:
+    """The answer metrics, one row each (a table as narrow as its longest name)."""
     columns = ["exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact"]
     columns += ["abstained", "abstain_precision", "abstain_recall"]
     columns += ["speaker_accuracy"] if "speaker_accuracy" in answers else []
-    title = "Answers (percent)"
+    title = "Answers"
     if ms_per_question is not None:
         title += f", {ms_per_question:.1f} ms/question (batched mean)"
     table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("percent", justify="right")
     for name in columns:
-        table.add_column(HEADERS.get(name, name), justify="right")
-    table.add_row(*(_cell(answers, n) for n in columns))
+        table.add_row(HEADERS[name], _cell(answers, name))
     return table
 
 

@@ -24,14 +24,19 @@ def test_answer_panels_fit_80_columns_with_whole_titles(
     lines = console.export_text().splitlines()
     assert max(len(line) for line in lines) <= 80
     titles = [line for line in lines if line.startswith("╭─ [")]
-    assert len(titles) == 5 and all("paragraph" in t and t.rstrip("─╮ ").endswith(")") for t in titles)
+    assert len(titles) == 5 and all(
+        "paragraph" in t and t.rstrip("─╮ ").endswith(")") for t in titles
+    )
     assert any("Delegation canceled: a headline…" in t for t in titles)
 
 
-def test_the_answer_table_keeps_its_header_on_one_line() -> None:
+def test_the_answer_table_has_a_row_per_measure_in_80_columns() -> None:
     answers = {name: 87.5 for name in HEADERS}
     console = Console(width=80, record=True)
     console.print(_answer_table(answers, 61.2))
     lines = console.export_text().splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert len(lines) == 6  # title, top, one header line, rule, one row, bottom
+    rows = {
+        cells[1].strip(): cells[2].strip() for line in lines if len(cells := line.split("│")) == 4
+    }
+    assert rows == {name: "88" if "(questions)" in name else "87.5" for name in HEADERS.values()}
