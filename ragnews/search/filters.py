@@ -62,7 +62,7 @@ class Filters:
             >>> Filters(until="2024-01-31").admits("Reuters", "2024-01-31T09:00:00")
             True
         """
-        if self.source is not None and _fold(source) != _fold(self.source):
+        if self.source is not None and fold(source) != fold(self.source):
             return False
         if self.since is None and self.until is None:
             return True
@@ -74,7 +74,13 @@ class Filters:
         )
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """A source name as filters compare it: case-folded, without surrounding spaces.
+
+    Example:
+        >>> fold("  Valley TIMES ")
+        'valley times'
+    """
     return text.strip().casefold()
 
 
