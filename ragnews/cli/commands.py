@@ -20,8 +20,7 @@ from rich.markup import escape
 
 from ragnews.cli.exits import SKIPPED, USAGE, err, fail, guarded
 from ragnews.errors import IndexStoreError
-from ragnews.search.options import DEFAULT_MODE, DEFAULT_WEIGHTS, MAX_K, MODES, Fusion, Mode
-from ragnews.search.vectors import Kind
+from ragnews.search.options import DEFAULT_MODE, DEFAULT_WEIGHTS, MAX_K, MODES, Fusion, Kind, Mode
 
 if TYPE_CHECKING:
     from ragnews.index.index import Index
@@ -122,8 +121,8 @@ def ask_command(
     """Answer a question from the articles, with the paragraphs that ground it."""
     _quiet_models()
     from ragnews.answering import ask_many
-    from ragnews.cli.render import show, to_json
     from ragnews.reading.reader import Reader
+    from ragnews.render import show, to_json
     from ragnews.search.filters import Filters
     from ragnews.search.options import SearchOptions, check_question
 

@@ -51,9 +51,9 @@ from ragnews.search.dedup import distinct, repeated_rows
 from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.search.filters import Filters
 from ragnews.search.lexical import LexicalSettings
-from ragnews.search.options import SearchOptions, check_k, check_question
+from ragnews.search.options import Kind, SearchOptions, check_k, check_question
 from ragnews.search.ranking import Ranking, allowed_rows, rank
-from ragnews.search.vectors import Kind, VectorSettings
+from ragnews.search.vectors import VectorSettings
 
 
 @dataclass(frozen=True)

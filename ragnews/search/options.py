@@ -30,6 +30,8 @@ FUSIONS: tuple[Fusion, ...] = ("score", "rrf")
 # dbpedia; see benchmarks/RESULTS.md, "Retrieval".
 DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_WEIGHTS = (0.75, 0.25)  # dense, BM25
+Kind = Literal["auto", "flat", "ivf", "hnsw"]  # vector index types (``VectorSettings``)
+KINDS: tuple[Kind, ...] = ("auto", "flat", "ivf", "hnsw")
 MAX_K = 100  # passages a search returns at most
 MAX_QUESTION = 1000  # characters a question may have
 

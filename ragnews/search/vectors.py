@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
-Kind = Literal["auto", "flat", "ivf", "hnsw"]
-KINDS: tuple[Kind, ...] = ("auto", "flat", "ivf", "hnsw")
+from ragnews.search.options import KINDS, Kind
+
 EXACT_LIMIT = 30_000  # flat p50: 1.7 ms at 30k x 384-d, 6.8 ms at 50k (RESULTS.md, "Scale")
 RECALL_TARGET = 0.95
 CALIBRATION = 200  # vectors asked for their neighbours when choosing nprobe / efSearch

@@ -8,8 +8,8 @@ from rich.console import Console
 
 from ragnews import Document, Embedder, Index, ask
 from ragnews.bench.report import HEADERS, _answer_table
-from ragnews.cli.render import show
 from ragnews.reading.reader import Reader
+from ragnews.render import show
 
 
 def test_answer_panels_fit_80_columns_with_whole_titles(
