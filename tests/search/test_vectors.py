@@ -10,8 +10,8 @@ import numpy.typing as npt
 import pytest
 
 from ragnews import Document, Embedder, Filters, Index, SearchOptions, VectorSettings
+from ragnews.search.options import Kind
 from ragnews.search.vectors import (
-    Kind,
     Vectors,
     all_vectors,
     build_vectors,
