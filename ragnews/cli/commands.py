@@ -24,8 +24,10 @@ from ragnews.search.options import DEFAULT_MODE, DEFAULT_WEIGHTS, MAX_K, MODES, 
 
 if TYPE_CHECKING:
     from ragnews.index.index import Index
+    from ragnews.search.options import SearchOptions
 
 DEMO_CORPUS = Path(__file__).resolve().parent.parent / "data" / "demo"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
 
@@ -117,12 +119,16 @@ def ask_command(
         typer.Option("--reader", help="A local extractive-QA checkpoint (default: ragnews's)."),
     ] = None,
     min_confidence: MinConfidenceOption = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="RAGNEWS_SERVER",
+            help="Ask a running `ragnews serve` (its URL) instead of loading the models here.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the articles, with the paragraphs that ground it."""
-    _quiet_models()
-    from ragnews.answering import ask_many
-    from ragnews.reading.reader import Reader
-    from ragnews.render import show, to_json
     from ragnews.search.filters import Filters
     from ragnews.search.options import SearchOptions, check_question
 
@@ -137,6 +143,19 @@ def ask_command(
         asked = [question]
     for one in asked:
         check_question(one)
+    if server is not None:  # a running `ragnews serve` answers: no model loads here
+        from ragnews.cli.remote import ask_server
+
+        if index is not None or reader_path is not None:
+            raise fail("--index and --reader belong to `ragnews serve`, not to --server", USAGE)
+        request = {"k": k, "min_confidence": min_confidence, **_options_json(options)}
+        ask_server(server, asked, request, as_json or questions is not None, pretty)
+        return
+    _quiet_models()
+    from ragnews.answering import ask_many
+    from ragnews.reading.reader import Reader
+    from ragnews.render import show, to_json
+
     reader = Reader.load(reader_path) if reader_path is not None else None
     opened = _open_index(index)
     results = ask_many(opened, asked, k, reader, options=options, min_confidence=min_confidence)
@@ -148,6 +167,19 @@ def ask_command(
         sys.stdout.write(json.dumps(to_json(results[0]), ensure_ascii=False, indent=indent) + "\n")
     else:
         show(results[0], opened, Console())
+
+
+def _options_json(options: SearchOptions) -> dict[str, object]:
+    """``options`` as the server's request fields."""
+    filters = options.filters
+    return {
+        "mode": options.mode,
+        "fusion": options.fusion,
+        "weights": list(options.weights),
+        "source": filters.source,
+        "since": filters.since,
+        "until": filters.until,
+    }
 
 
 def _read_questions(path: Path) -> list[str]:
@@ -352,6 +384,34 @@ def info_command(
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
     else:
         show_info(summary, Console())
+
+
+@app.command("serve")
+@guarded
+def serve_command(
+    index: IndexOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="RAGNEWS_TOKEN", help="Needed to change the index over HTTP."),
+    ] = None,
+) -> None:
+    """Answer over HTTP (API and OpenAPI at /docs), the models loaded once."""
+    if host not in LOCAL_HOSTS and token is None:
+        raise fail(
+            f"listening on {host} lets anyone reach the server: give --token (or RAGNEWS_TOKEN) "
+            "so that only you can change the index",
+            USAGE,
+        )
+    _quiet_models()
+    import uvicorn
+
+    from ragnews.serve.app import create_app
+
+    served = create_app(_open_index(index), token=token)
+    err.print(f"ragnews serve: http://{host}:{port}/ (API at /docs); Ctrl-C stops it")
+    uvicorn.run(served, host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -65,6 +65,24 @@ def load_documents(paths: Iterable[str | Path]) -> Loaded:
     return loaded
 
 
+def load_jsonl(content: str, name: str = "<request>") -> Loaded:
+    """The articles of JSONL text (one object per line, as in a ``.jsonl`` file); ``name``
+    stands for the file in messages.
+
+    Example:
+        >>> loaded = load_jsonl('{"id": "a", "text": "Alpha."}\\n{"title": "no text"}')
+        >>> [d.id for d in loaded.documents], [str(e) for e in loaded.errors]
+        (['a'], ["<request>:2: missing or empty 'text'"])
+    """
+    loaded = Loaded()
+    for item in _read_jsonl(Path(name), content, loaded.warnings):
+        if isinstance(item, DocumentError):
+            loaded.errors.append(item)
+        else:
+            loaded.documents.append(item)
+    return loaded
+
+
 def _files(paths: Iterable[str | Path], errors: list[DocumentError]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)

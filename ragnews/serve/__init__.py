@@ -1,0 +1,1 @@
+"""``ragnews serve``: answering over HTTP with the models kept warm."""
