@@ -4,6 +4,7 @@ Endpoints (the app describes itself at ``/openapi.json``, and ``/docs`` shows it
 
 | method and path | what it does |
 |---|---|
+| ``GET /`` | the page: a question box, the answer highlighted in its paragraph, filters |
 | ``GET /health`` | version, articles and passages |
 | ``POST /ask`` | ``ask --json``'s object; ``"text": true`` adds what ``ask`` prints |
 | ``POST /search`` | the passages only |
@@ -28,10 +29,11 @@ import io
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from rich.console import Console
 
@@ -54,6 +56,7 @@ from ragnews.search.options import (
 )
 
 MAX_BODY = 5_000_000  # bytes a request body may have
+PAGE = Path(__file__).with_name("page.html")  # no build step, nothing from the internet
 NDJSON = "application/x-ndjson"
 
 
@@ -118,6 +121,11 @@ def create_app(index: Index, reader: Reader | None = None, token: str | None = N
             (authorization or "").encode(), f"Bearer {token}".encode()
         ):
             raise HTTPException(401, [_field(["header", "authorization"], "a token is needed")])
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        """The page for asking: one question box, the answer in its paragraph, filters."""
+        return PAGE.read_text(encoding="utf-8")
 
     @app.get("/health")
     def health() -> dict[str, Any]:
