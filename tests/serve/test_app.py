@@ -27,8 +27,10 @@ from ragnews.cli.commands import app as cli
 from ragnews.reading.reader import Reader
 from ragnews.render import show, to_json
 from ragnews.serve.app import MAX_BODY, create_app
+from tests.conftest import ROOT
 
 QUESTION = "How many homes lost power?"
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +142,18 @@ def test_articles_are_added_read_and_deleted_and_need_the_token(
 
 
 @pytest.fixture(scope="module")
-def served(index: Index) -> Iterator[str]:
-    """The server on a free localhost port, with ragnews's own reader, in this process."""
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_doc: Document, embedder: Embedder) -> Index:
+    return Index.build([demo_doc], tmp_path_factory.mktemp("demo") / "idx", embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def served(demo: Index) -> Iterator[str]:
+    """The server of the demo index on a free localhost port, with ragnews's own reader."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(index, default_reader()), port=port, log_level="warning")
+        uvicorn.Config(create_app(demo, default_reader()), port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -157,17 +164,29 @@ def served(index: Index) -> Iterator[str]:
     thread.join(5)
 
 
-@pytest.mark.parametrize("flags", [["--json"], []])
+@pytest.mark.parametrize("flags", [["--json"], ["--json", "--pretty"], []])
 def test_ask_with_a_server_prints_what_ask_prints(
-    served: str, index: Index, flags: list[str], monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+    served: str, demo: Index, flags: list[str], monkeypatch: pytest.MonkeyPatch, embedder: Embedder
 ) -> None:
     monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *a, **k: embedder))
-    runner = CliRunner()
-    asked = ["ask", QUESTION, "-k", "3", *flags]
-    local = runner.invoke(cli, [*asked, "--index", str(index.path)])
+    asked = ["ask", "How did Martin Indyk describe Netanyahu's cancellation of the talks?", *flags]
+    local = runner.invoke(cli, [*asked, "--index", str(demo.path)])
     remote = runner.invoke(cli, [*asked, "--server", served])
     assert local.exit_code == remote.exit_code == 0, remote.output
-    assert remote.stdout == local.stdout
+    assert remote.stdout == local.stdout and "totally staged" in remote.stdout
+
+
+def test_the_demo_questions_get_the_same_answers_from_a_server(
+    served: str, demo: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+) -> None:
+    monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *a, **k: embedder))
+    lines = (ROOT / "benchmarks" / "demo_questions.jsonl").read_text().splitlines()[1:]
+    questions = tmp_path / "questions.txt"
+    questions.write_text("\n".join(json.loads(line)["question"] for line in lines))
+    local = runner.invoke(cli, ["ask", "--questions", str(questions), "--index", str(demo.path)])
+    remote = runner.invoke(cli, ["ask", "--questions", str(questions), "--server", served])
+    assert local.exit_code == remote.exit_code == 0, remote.output
+    assert remote.stdout == local.stdout and remote.stdout.count("\n") == len(lines)
 
 
 def test_ask_with_a_server_loads_no_model_library(served: str) -> None:
