@@ -68,7 +68,11 @@ def main() -> None:
             i = offset
             while time.perf_counter() < stop:
                 started = time.perf_counter()
-                response = client.post("/ask", json={"question": questions[i % len(questions)]})
+                try:
+                    response = client.post("/ask", json={"question": questions[i % len(questions)]})
+                except httpx.HTTPError as e:
+                    errors.append(f"ask: {e!r}")
+                    continue
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200:
                     errors.append(f"ask {response.status_code}: {response.text[:100]}")

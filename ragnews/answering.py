@@ -112,6 +112,7 @@ def ask_many(
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise SearchError(f"min_confidence must be between 0 and 1, not {min_confidence}")
     reader = reader or default_reader()
+    index = index.pinned()  # one version for search, reading and attribution
     all_hits = index.search_many(questions, k, options)
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,3 +159,27 @@ def test_every_answer_offset_indexes_the_article(
                 and p.text[c.start - p.start : c.end - p.start] == answer.text
                 for p in held
             )
+
+
+def test_an_article_deleted_while_a_question_is_read_is_still_cited_whole(
+    tmp_path: Path,
+    archive_docs: list[Document],
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    reader: Reader,
+) -> None:
+    """A server answers while it writes: the question's search, reading and citation all see
+    the version that was live when it came."""
+    index = Index.build(archive_docs, tmp_path / "busy", embedder=embedder)
+    real = Reader.read_many
+
+    def read_while_deleting(self: Reader, items: list[tuple[str, list[str]]], **kw: int) -> object:
+        index.delete(list(index.documents))  # another request empties the index meanwhile
+        return real(self, items, **kw)
+
+    monkeypatch.setattr(Reader, "read_many", read_while_deleting)
+    result = ask(index, "How many homes lost power?", reader=reader, min_confidence=0.0)
+    assert result.answers and len(index.documents) == 0
+    texts = {d.id: d.text for d in archive_docs}
+    for a in result.answers:
+        assert texts[a.citation.doc_id][a.citation.start : a.citation.end] == a.text

@@ -47,7 +47,7 @@ from ragnews.index.store import (
 from ragnews.ingest.chunking import ChunkSettings
 from ragnews.ingest.duplicates import DuplicateSettings, regroup
 from ragnews.records import Document, Hit, Passage, Quote
-from ragnews.search.dedup import distinct, repeated_rows
+from ragnews.search.dedup import distinct
 from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.search.filters import Filters
 from ragnews.search.lexical import LexicalSettings
@@ -78,7 +78,6 @@ class Index:
         self._snapshot = snapshot
         self._embedder = embedder
         self._query_encoder: Embedder | QueryEncoder | None = embedder
-        self._repeats: tuple[Snapshot, dict[int, int]] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -382,7 +381,7 @@ class Index:
             return []
         snap = self._snapshot
         allowed = allowed_rows(snap.passages, snap.documents, options.filters)
-        repeats = self._repeated_rows()
+        repeats = snap.repeats
         depth = k + min(k, len(repeats))
 
         def dense(queries: npt.NDArray[np.float32], deep: int) -> list[Ranking]:
@@ -398,23 +397,30 @@ class Index:
             if not short or depth >= k + len(repeats):
                 break
             depth = min(2 * depth, k + len(repeats))
-        return [[self._hit(row, score) for row, score in ranking] for ranking in found]
-
-    def _repeated_rows(self) -> dict[int, int]:
-        """Rows whose passage repeats another row's words (see ``repeated_rows``), cached."""
-        if self._repeats is None or self._repeats[0] is not self._snapshot:
-            texts = [p.text for p in self._snapshot.passages]
-            self._repeats = (self._snapshot, repeated_rows(texts))
-        return self._repeats[1]
+        return [[_hit(snap, row, score) for row, score in ranking] for ranking in found]
 
     def _encode(self, questions: list[str]) -> npt.NDArray[np.float32]:
         return self.query_encoder.encode(questions)  # the encoder loads on first use
 
-    def _hit(self, row: int, score: float) -> Hit:
-        passage = self._snapshot.passages[row]
-        doc = self._snapshot.documents[passage.doc_id]
-        aliases = self.aliases(passage.doc_id)
-        return Hit(passage, score, doc.title, aliases, doc.source, doc.published, doc.url)
+    def pinned(self) -> Index:
+        """This index as it is now, for reading only: what another writer saves later does not
+        change it, so a question's search, reading and attribution see one version.
+
+        Example:
+            >>> view = index.pinned()  # doctest: +SKIP
+            >>> hit = view.search("power cut")[0]  # doctest: +SKIP
+            >>> view.documents[hit.passage.doc_id].title  # doctest: +SKIP
+        """
+        view = Index(self.path, self._snapshot, self._embedder)
+        view._query_encoder = self.query_encoder  # loaded once, by this index, and shared
+        return view
+
+
+def _hit(snap: Snapshot, row: int, score: float) -> Hit:
+    passage = snap.passages[row]
+    doc = snap.documents[passage.doc_id]
+    aliases = snap.duplicates.of(passage.doc_id)
+    return Hit(passage, score, doc.title, aliases, doc.source, doc.published, doc.url)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from ragnews.ingest.chunking import ChunkSettings, chunk_document
 from ragnews.ingest.duplicates import Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
 from ragnews.search.backend import PassageKey, VectorRecord
+from ragnews.search.dedup import repeated_rows
 from ragnews.search.embedding import Embedder
 from ragnews.search.lexical import Lexical, LexicalSettings
 from ragnews.search.vector_store import FaissStore
@@ -48,6 +49,11 @@ class Snapshot:
     lexical: Lexical
     version: str = ""  # the version directory it was read from or written to ("" = not on disk)
     duplicates: Duplicates = field(default_factory=Duplicates)
+
+    @functools.cached_property
+    def repeats(self) -> dict[int, int]:
+        """Rows whose passage repeats another row's words (``repeated_rows``)."""
+        return repeated_rows([p.text for p in self.passages])
 
     @functools.cached_property
     def rows(self) -> dict[PassageKey, int]:

@@ -140,8 +140,9 @@ def create_app(index: Index, reader: Reader | None = None, token: str | None = N
     @app.post("/ask")
     def ask(request: Ask) -> dict[str, Any]:
         """The answer and its grounding passages: the object ``ask --json`` prints."""
+        view = index.pinned()  # the version this question is answered and shown from
         [result] = ask_many(
-            index,
+            view,
             [request.question],
             request.k,
             chosen,
@@ -151,7 +152,7 @@ def create_app(index: Index, reader: Reader | None = None, token: str | None = N
         out = to_json(result)
         if request.text:
             buffer = io.StringIO()
-            show(result, index, Console(file=buffer, width=request.width, highlight=False))
+            show(result, view, Console(file=buffer, width=request.width, highlight=False))
             out["text"] = buffer.getvalue()
         return out
 

@@ -78,6 +78,7 @@ def ranx_scores(ranx: Any, run: ScoredRun, qrels: Qrels) -> Any:
     return ranx_run
 
 
+@pytest.mark.slow
 def test_retrieval_metrics_match_ranx(ranx: Any) -> None:
     run: ScoredRun = {}
     qrels: dict[str, dict[str, int]] = {}

@@ -154,6 +154,7 @@ def test_negation_negatives_negate_the_verb_of_questions_on_paragraphs_without_n
     assert not any(n.answerable for n in negatives)
 
 
+@pytest.mark.slow
 def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: Path) -> None:
     """The set-up of a lent GPU machine: torch and transformers, none of the search stack."""
     import subprocess
