@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import sys
 import tempfile
@@ -22,26 +21,15 @@ import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this working tree, installed or not
 
 from ragnews import Index, load_documents  # noqa: E402
 from ragnews.serve.app import create_app  # noqa: E402
+from ragnews.serve.background import serving  # noqa: E402
 
 PARTS = 4  # paragraphs of the writer's article
-
-
-def serve(index: Index) -> tuple[str, uvicorn.Server]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(index), port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
 
 
 def main() -> None:
@@ -52,7 +40,15 @@ def main() -> None:
     args = ap.parse_args()
     docs = load_documents([ROOT / "ragnews" / "data" / "demo"]).documents
     index = Index.build(docs, Path(tempfile.mkdtemp()) / "demo")
-    url, server = serve(index)
+    with serving(create_app(index)) as url:
+        result = run(url, args.clients, args.seconds)
+    print(json.dumps(result, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+def run(url: str, clients: int, seconds: float) -> dict[str, object]:
+    """``clients`` askers and one writer against the server at ``url``: what they saw."""
     questions = [
         json.loads(line)["question"]
         for line in (ROOT / "benchmarks" / "demo_questions.jsonl").read_text().splitlines()[1:]
@@ -61,7 +57,7 @@ def main() -> None:
     errors: list[str] = []
     partial: list[int] = []
     writes = 0
-    stop = time.perf_counter() + args.seconds
+    stop = time.perf_counter() + seconds
 
     def asker(offset: int) -> None:
         with httpx.Client(base_url=url, timeout=60) as client:
@@ -98,7 +94,7 @@ def main() -> None:
                     if len(found) not in (0, PARTS):
                         partial.append(len(found))
 
-    threads = [threading.Thread(target=asker, args=(i * 7,)) for i in range(args.clients)]
+    threads = [threading.Thread(target=asker, args=(i * 7,)) for i in range(clients)]
     threads.append(threading.Thread(target=writer))
     started = time.perf_counter()
     for thread in threads:
@@ -106,10 +102,9 @@ def main() -> None:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    server.should_exit = True
     ms = sorted(1000 * s for s in latencies)
-    result = {
-        "clients": args.clients,
+    return {
+        "clients": clients,
         "seconds": round(elapsed, 1),
         "asks": len(ms),
         "asks_per_s": round(len(ms) / elapsed, 1),
@@ -121,9 +116,6 @@ def main() -> None:
         "error_count": len(errors),
         "half_visible": partial,
     }
-    print(json.dumps(result, indent=1))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

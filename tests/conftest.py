@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers
 from transformers import BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -16,7 +17,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # the demo index goes to the user's data folder: a fresh one for the tests
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ragnews-tests-")
 
-from ragnews import Document, Embedder, load_documents  # noqa: E402
+from ragnews import Document, Embedder, Index, load_documents  # noqa: E402
+
+transformers.utils.logging.disable_progress_bar()  # as the command line is: no bars on stderr
 from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402
 from ragnews.search.embedding import resolve_model  # noqa: E402
 
@@ -49,6 +52,16 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def demo_doc() -> Document:
     return load_documents([DEMO]).documents[0]
+
+
+@pytest.fixture(scope="session")
+def saved_archive(
+    tmp_path_factory: pytest.TempPathFactory, archive_docs: list[Document], embedder: Embedder
+) -> Path:
+    """The archive indexed once, on disk; tests that change it work on a copy."""
+    path = tmp_path_factory.mktemp("saved") / "archive"
+    Index.build(archive_docs, path, embedder=embedder)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ragnews import Document, Embedder, Index, SearchError, SearchOptions, ask
+from ragnews import Embedder, Index, SearchError, SearchOptions, ask
 from ragnews.answering import READ
 from ragnews.cli.commands import app
 from ragnews.cli.exits import INDEX, INTERNAL, USAGE
@@ -24,13 +24,9 @@ from ragnews.search.options import MAX_K, MAX_QUESTION
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def archive(
-    tmp_path_factory: pytest.TempPathFactory, archive_docs: list[Document], embedder: Embedder
-) -> Path:
-    path = tmp_path_factory.mktemp("exits") / "archive"
-    Index.build(archive_docs, path, embedder=embedder)
-    return path
+@pytest.fixture()
+def archive(saved_archive: Path) -> Path:
+    return saved_archive
 
 
 @pytest.fixture()

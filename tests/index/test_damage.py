@@ -20,13 +20,9 @@ from ragnews.errors import IndexStoreError
 from ragnews.index.store import MANIFEST
 
 
-@pytest.fixture(scope="module")
-def saved(
-    tmp_path_factory: pytest.TempPathFactory, archive_docs: list[Document], embedder: Embedder
-) -> Path:
-    path = tmp_path_factory.mktemp("saved") / "archive"
-    Index.build(archive_docs, path, embedder=embedder)
-    return path
+@pytest.fixture()
+def saved(saved_archive: Path) -> Path:
+    return saved_archive
 
 
 def live(path: Path) -> Path:

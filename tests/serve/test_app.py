@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +23,7 @@ from ragnews.cli.commands import app as cli
 from ragnews.reading.reader import Reader
 from ragnews.render import show, to_json
 from ragnews.serve.app import MAX_BODY, create_app
+from ragnews.serve.background import serving
 from tests.conftest import ROOT
 
 QUESTION = "How many homes lost power?"
@@ -149,19 +146,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_doc: Document, embedder:
 @pytest.fixture(scope="module")
 def served(demo: Index) -> Iterator[str]:
     """The server of the demo index on a free localhost port, with ragnews's own reader."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(demo, default_reader()), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(create_app(demo, default_reader())) as url:
+        yield url
 
 
 @pytest.mark.parametrize("flags", [["--json"], ["--json", "--pretty"], []])

@@ -4,14 +4,10 @@ highlighted, attributed answer; see an abstention; use a filter; article text st
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -22,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ragnews import Document, Embedder, Index
 from ragnews.answering import default_reader
 from ragnews.serve.app import create_app
+from ragnews.serve.background import serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -50,19 +47,8 @@ def url(
     index = Index.build(
         [demo_doc, HOSTILE], tmp_path_factory.mktemp("page") / "i", embedder=embedder
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(index, default_reader()), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(5)
+    with serving(create_app(index, default_reader())) as base:
+        yield base + "/"
 
 
 @pytest.fixture(scope="module")
