@@ -19,7 +19,7 @@ os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ragnews-tests-")
 
 from ragnews import Document, Embedder, Index, load_documents  # noqa: E402
 
-transformers.utils.logging.disable_progress_bar()  # as the command line is: no bars on stderr
+transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # as the CLI is
 from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402
 from ragnews.search.embedding import resolve_model  # noqa: E402
 
