@@ -214,6 +214,7 @@ def index_command(
     """Create an index from articles, or add articles to an existing one."""
     _quiet_models()
     from ragnews.index.index import Index
+    from ragnews.index.progress import ConsoleProgress
     from ragnews.index.store import is_index
     from ragnews.ingest.chunking import ChunkSettings
     from ragnews.ingest.documents import load_documents
@@ -222,32 +223,33 @@ def index_command(
 
     given = {"max_tokens": max_tokens, "overlap": overlap}
     chunking = {name: value for name, value in given.items() if value is not None}
-    loaded = load_documents(paths)
-    for problem in loaded.errors:
-        err.print(f"[red]skipped[/red] {escape(str(problem))}")
-    for warning in loaded.warnings:  # read, with what was fixed or left out
-        err.print(f"[yellow]warning[/yellow] {escape(str(warning))}")
-    if not loaded.documents:
-        raise typer.Exit(SKIPPED)
-    if is_index(index):
-        opened = Index.open(
-            index, model=model, max_tokens=max_tokens, overlap=overlap, vectors=vectors
-        )
-        report = opened.add(loaded.documents, progress=True)
-    else:
-        try:
-            settings = ChunkSettings(**chunking)
-        except ValueError as e:
-            raise fail(str(e), USAGE) from e
-        opened = Index.build(
-            loaded.documents,
-            index,
-            model=model or DEFAULT_MODEL,
-            chunking=settings,
-            progress=True,
-            vectors=VectorSettings(vectors or "auto"),
-        )
-        report = None
+    with ConsoleProgress() as progress:  # one set of bars: reading, then indexing
+        loaded = load_documents(paths, progress)
+        for problem in loaded.errors:
+            progress.console.print(f"[red]skipped[/red] {escape(str(problem))}")
+        for warning in loaded.warnings:  # read, with what was fixed or left out
+            progress.console.print(f"[yellow]warning[/yellow] {escape(str(warning))}")
+        if not loaded.documents:
+            raise typer.Exit(SKIPPED)
+        if is_index(index):
+            opened = Index.open(
+                index, model=model, max_tokens=max_tokens, overlap=overlap, vectors=vectors
+            )
+            report = opened.add(loaded.documents, progress=progress)
+        else:
+            try:
+                settings = ChunkSettings(**chunking)
+            except ValueError as e:
+                raise fail(str(e), USAGE) from e
+            opened = Index.build(
+                loaded.documents,
+                index,
+                model=model or DEFAULT_MODEL,
+                chunking=settings,
+                progress=progress,
+                vectors=VectorSettings(vectors or "auto"),
+            )
+            report = None
     added = len(loaded.documents) if report is None else len(report.added)
     replaced = 0 if report is None else len(report.replaced)
     unchanged = 0 if report is None else len(report.unchanged)

@@ -39,7 +39,7 @@ class ConsoleProgress:
     """A ``Report`` on stderr: live bars on a terminal, one line per finished step elsewhere."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self._bars = Progress(
             TextColumn("{task.description:<11}"),
             BarColumn(bar_width=30),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,10 +50,16 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def load_documents(paths: Iterable[str | Path]) -> Loaded:
-    """Read every article under ``paths`` (files or folders, searched recursively)."""
+def load_documents(
+    paths: Iterable[str | Path], report: Callable[[str, int, int], None] | None = None
+) -> Loaded:
+    """Read every article under ``paths`` (files or folders, searched recursively).
+
+    ``report``, when given, hears ``("reading", files read, files)`` after each file.
+    """
     loaded = Loaded()
-    for path in _files(paths, loaded.errors):
+    files = list(_files(paths, loaded.errors))
+    for done, path in enumerate(files, 1):
         try:
             for item in _read(path, loaded.warnings):
                 if isinstance(item, DocumentError):
@@ -62,6 +68,8 @@ def load_documents(paths: Iterable[str | Path]) -> Loaded:
                     loaded.documents.append(item)
         except DocumentError as error:
             loaded.errors.append(error)
+        if report is not None:
+            report("reading", done, len(files))
     return loaded
 
 

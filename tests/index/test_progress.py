@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ragnews import Document, Embedder, Index
+from ragnews import Document, Embedder, Index, load_documents
 from ragnews.index.progress import ConsoleProgress
 
 STEPS = ["chunking", "quotations", "embedding", "BM25", "saving"]
@@ -29,3 +29,11 @@ def test_a_log_gets_one_line_per_step_and_no_redrawn_bars(
     lines = log.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == STEPS and "\r" not in log.getvalue()
     assert lines[2].startswith(f"embedding: {len(index) - before:,} in ")
+
+
+def test_reading_files_reports_each_file(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.md", "c.txt"):
+        (tmp_path / name).write_text(f"Story {name}\n\nIt happened today.\n")
+    heard: list[tuple[str, int, int]] = []
+    loaded = load_documents([tmp_path], lambda *r: heard.append(r))
+    assert len(loaded.documents) == 3 and heard == [("reading", i, 3) for i in (1, 2, 3)]
