@@ -7,7 +7,15 @@ from pathlib import Path
 from rich.console import Console
 
 from ragnews import Document, Embedder, Index, ask
-from ragnews.bench.report import HEADERS, _answer_table
+from ragnews.bench.report import (
+    HEADERS,
+    REPORTED,
+    BenchReport,
+    ModeResult,
+    Timing,
+    _answer_table,
+    show_report,
+)
 from ragnews.reading.reader import Reader
 from ragnews.render import show
 
@@ -40,3 +48,14 @@ def test_the_answer_table_has_a_row_per_measure_in_80_columns() -> None:
         cells[1].strip(): cells[2].strip() for line in lines if len(cells := line.split("│")) == 4
     }
     assert rows == {name: "88" if "(questions)" in name else "87.5" for name in HEADERS.values()}
+
+
+def test_the_retrieval_table_fits_80_columns_unabridged() -> None:
+    mode = ModeResult({n: 1.0 for n in REPORTED}, [1.0] * 20, 1313.1, 1114.5, 1200.0, {})
+    counts = {"documents": 1, "passages": 31, "questions": 64, "judged": 64}
+    report = BenchReport("set", "model", 20, counts, Timing(2.5, 12.5, 1), {"hybrid": mode})
+    console = Console(width=80, record=True)
+    show_report(report, console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80 and "…" not in text
+    assert "hybrid" in text and "1313.1" in text and "1114.5" in text

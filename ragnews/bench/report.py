@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -129,12 +130,18 @@ def show_report(report: BenchReport, console: Console) -> None:
     if timing.query_batch_size > 1:
         how = f"batches of {timing.query_batch_size}, batch mean per question"
     console.print(f"{built}; query latency: {how}")
-    table = Table(title="Retrieval (documents)")
-    table.add_column("mode")
-    for name in REPORTED:
-        table.add_column(name.replace("recall", "R"), justify="right")
-    for name in ("p50 ms", "p95 ms"):
-        table.add_column(name, justify="right")
+    table = Table(
+        title="Retrieval (documents; latency in ms)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("mode", no_wrap=True)
+    for name in REPORTED:  # short headers: the table fits 80 columns unwrapped
+        header = name.replace("recall", "R").replace("mrr@10", "MRR").replace("ndcg@10", "nDCG")
+        table.add_column(header, justify="right", no_wrap=True)
+    for name in ("p50", "p95"):
+        table.add_column(name, justify="right", no_wrap=True)
     for mode, result in report.modes.items():
         cells = [f"{result.metrics[n]:.3f}" if result.metrics else "-" for n in REPORTED]
         table.add_row(mode, *cells, f"{result.p50_ms:.1f}", f"{result.p95_ms:.1f}")
