@@ -40,6 +40,7 @@ from rich.table import Table
 
 import ragnews
 import ragnews.index.index
+import ragnews.index.snapshot
 import ragnews.quotes.finding
 from ragnews import Document, Embedder, Index
 from ragnews.answering import ask_many, default_reader
@@ -148,7 +149,7 @@ def main() -> None:
     embedder = Embedder.load()
     load_s = time.perf_counter() - start
     info = machine(embedder)  # the load average before this run adds its own
-    time_stage(ragnews.index.index, "chunk_document", "chunking")  # chunking calls embedder.fits
+    time_stage(ragnews.index.snapshot, "chunk_document", "chunking")  # chunking calls embedder.fits
     time_stage(ragnews.index.index, "write_snapshot", "saving")
     time_stage(ragnews.quotes.finding, "find_quotes", "quote finding")
     time_stage(Embedder, "encode", "embedding")
