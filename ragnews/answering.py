@@ -22,12 +22,36 @@ from collections.abc import Iterable, Sequence
 from ragnews.errors import SearchError
 from ragnews.index.index import Index
 from ragnews.reading.reader import DEFAULT_READER, Reader, Reading
-from ragnews.records import Answer, Citation, Hit, Quote, Result
+from ragnews.records import Answer, Citation, Document, Passage, Quote, Result
 from ragnews.search.options import SearchOptions
 from ragnews.text.normalize import normalize_answer
 
 CANDIDATES = 10  # spans judged per question, over all its passages
 READ = 10  # passages the reader reads at most, the best first, however many are shown
+CONTEXT_CHARS = 0  # the reader reads a passage after its preceding paragraphs, up to this size
+
+
+def reading_span(document: Document, passage: Passage, budget: int = CONTEXT_CHARS) -> int:
+    """Where the reader starts reading ``passage``: at the earliest preceding paragraph (or the
+    start of its own) that keeps the stretch up to its end within ``budget`` characters.
+
+    A paragraph that says "the 37-year-old" is read after the one that names him; the stretch
+    is one piece of the article, so an answer's offsets stay exact.
+
+    Example:
+        >>> doc = Document(id="d", title="", text="Ann Lee won.\\nThe 37-year-old cried.")
+        >>> passage = Passage("d", 13, 35, "The 37-year-old cried.", (2,))
+        >>> reading_span(doc, passage, 0), reading_span(doc, passage, 100)
+        (13, 0)
+    """
+    start = passage.start
+    for p_start, _ in reversed(document.paragraph_spans):
+        if p_start >= start:
+            continue
+        if passage.end - p_start > budget:
+            break
+        start = p_start
+    return start
 
 
 def quote_holding(quotes: Iterable[Quote], start: int, end: int) -> Quote | None:
@@ -116,22 +140,36 @@ def ask_many(
     all_hits = index.search_many(questions, k, options)
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
-    read = [hits[:READ] for hits in all_hits]
+    read = [[_stretch(index, h.passage) for h in hits[:READ]] for hits in all_hits]
     readings = reader.read_many(
-        [(q, [h.passage.text for h in hits]) for q, hits in zip(questions, read, strict=True)],
+        [
+            (q, [text for _, _, text in stretches])
+            for q, stretches in zip(questions, read, strict=True)
+        ],
         top_n=CANDIDATES,
     )
     results = []
-    for question, hits, shown, reading in zip(questions, read, all_hits, readings, strict=True):
-        answers = attribute(index, question, hits, reading, reader, top_n, min_confidence)
+    for question, stretches, shown, reading in zip(
+        questions, read, all_hits, readings, strict=True
+    ):
+        answers = attribute(index, question, stretches, reading, reader, top_n, min_confidence)
         results.append(Result(question, not answers, tuple(answers), tuple(shown)))
     return results
+
+
+Stretch = tuple[str, int, str]  # what the reader reads of an article: its id, start and text
+
+
+def _stretch(index: Index, passage: Passage) -> Stretch:
+    doc = index.documents[passage.doc_id]
+    start = reading_span(doc, passage, CONTEXT_CHARS)
+    return doc.id, start, doc.text[start : passage.end]
 
 
 def attribute(
     index: Index,
     question: str,
-    hits: Sequence[Hit],
+    stretches: Sequence[Stretch],
     reading: Reading,
     reader: Reader,
     top_n: int,
@@ -148,13 +186,13 @@ def attribute(
     threshold = reader.calibration.threshold if min_confidence is None else min_confidence
     located = []  # each span's article, offsets in it, and the quotation holding it
     for span in reading.spans:
-        passage = hits[span.context].passage
-        start, end = passage.start + span.start, passage.start + span.end
-        quote = quote_holding(index.quotes(passage.doc_id), start, end)
-        doc = index.documents[passage.doc_id]
+        doc_id, offset, _ = stretches[span.context]
+        start, end = offset + span.start, offset + span.end
+        quote = quote_holding(index.quotes(doc_id), start, end)
+        doc = index.documents[doc_id]
         located.append((doc, *quoted_phrase(doc.text, quote, start, end), quote))
     speakers = [quote.speaker if quote else None for *_, quote in located]
-    judged = reader.judge(question, [h.passage.text for h in hits], reading, speakers)
+    judged = reader.judge(question, [text for _, _, text in stretches], reading, speakers)
     ranked = sorted(
         zip((p for _, p in judged), located, strict=True), key=lambda c: c[0], reverse=True
     )

@@ -52,7 +52,7 @@ from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.search.filters import Filters
 from ragnews.search.lexical import LexicalSettings
 from ragnews.search.options import Kind, SearchOptions, check_k, check_question
-from ragnews.search.ranking import Ranking, allowed_rows, rank
+from ragnews.search.ranking import Ranking, allowed_rows, hybrid_depth, prefer_dated, rank
 from ragnews.search.vectors import VectorSettings
 
 
@@ -383,6 +383,8 @@ class Index:
         allowed = allowed_rows(snap.passages, snap.documents, options.filters)
         repeats = snap.repeats
         depth = k + min(k, len(repeats))
+        if options.around is not None:  # the date re-orders a deeper list than the k shown
+            depth = max(depth, hybrid_depth(k))
 
         def dense(queries: npt.NDArray[np.float32], deep: int) -> list[Ranking]:
             found = snap.vectors.search(queries, deep, options.filters)
@@ -390,6 +392,8 @@ class Index:
 
         while True:
             rankings = rank(questions, depth, options, self._encode, dense, snap.lexical, allowed)
+            if options.around is not None:
+                rankings = [_dated(snap, r, options.around) for r in rankings]
             found = [distinct(ranking, repeats, k) for ranking in rankings]
             short = any(
                 len(f) < k and len(r) == depth for f, r in zip(found, rankings, strict=True)
@@ -414,6 +418,11 @@ class Index:
         view = Index(self.path, self._snapshot, self._embedder)
         view._query_encoder = self.query_encoder  # loaded once, by this index, and shared
         return view
+
+
+def _dated(snap: Snapshot, ranking: Ranking, around: str) -> Ranking:
+    dates = [snap.documents[snap.passages[row].doc_id].published for row, _ in ranking]
+    return prefer_dated(ranking, dates, around)
 
 
 def _hit(snap: Snapshot, row: int, score: float) -> Hit:

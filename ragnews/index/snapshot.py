@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragnews.index.progress import Report, silent
-from ragnews.ingest.chunking import ChunkSettings, chunk_document
+from ragnews.ingest.chunking import ChunkSettings, chunk_document, context_of, embedded_text
 from ragnews.ingest.duplicates import Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
 from ragnews.search.backend import PassageKey, VectorRecord
@@ -108,14 +108,16 @@ def updated(
     quotes = {k: q for k, q in snap.quotes.items() if k not in drop}
     if fresh:
         model = embedder()
+        settings = ChunkSettings(**snap.manifest["chunking"])
         report("chunking", 0, len(fresh))
-        new_passages = _chunk(fresh, ChunkSettings(**snap.manifest["chunking"]), model)
+        new_passages = _chunk(fresh, settings, model)
         report("chunking", len(fresh), len(fresh))
         for done, doc in enumerate(fresh, 1):
             quotes[doc.id] = find_quotes(doc.text)  # spaCy loads only if a text needs it
             report("quotations", done, len(fresh))
         records = [_record(p, documents[p.doc_id]) for p in new_passages]
-        vectors.add(records, _embed(model, [p.text for p in new_passages], report))
+        texts = [embedded_text(p, documents[p.doc_id], settings) for p in new_passages]
+        vectors.add(records, _embed(model, texts, report))
     passages = sorted([p for p in snap.passages if p.doc_id not in drop] + new_passages, key=key)
     report("BM25", 0, 1)
     lexical = Lexical.build(
@@ -158,13 +160,14 @@ def _lexical_texts(
 
 
 def _chunk(documents: list[Document], settings: ChunkSettings, embedder: Embedder) -> list[Passage]:
-    """Passages of ``documents`` that all fit the embedding model.
+    """Passages of ``documents`` that all fit the embedding model, with their context.
 
     Token-sized passages almost always fit, so they are checked in one batch and only a
     document with a passage too long for the model is cut again, checking every piece.
     """
     passages = [p for d in documents for p in chunk_document(d, settings)]
-    fitting = embedder.fits_many([p.text for p in passages])
+    by_id = {d.id: d for d in documents}
+    fitting = embedder.fits_many([embedded_text(p, by_id[p.doc_id], settings) for p in passages])
     redo = {p.doc_id for p, ok in zip(passages, fitting, strict=True) if not ok}
     if not redo:
         return passages
@@ -173,5 +176,8 @@ def _chunk(documents: list[Document], settings: ChunkSettings, embedder: Embedde
         by_doc.setdefault(passage.doc_id, []).append(passage)
     for doc in documents:
         if doc.id in redo:
-            by_doc[doc.id] = chunk_document(doc, settings, embedder.fits)
+            context = context_of(doc, settings)
+            by_doc[doc.id] = chunk_document(
+                doc, settings, lambda piece, c=context: embedder.fits(c + piece)
+            )
     return [p for d in documents for p in by_doc.get(d.id, [])]

@@ -6,10 +6,14 @@ sentences, and consecutive pieces of it share up to ``overlap`` tokens of whole 
 sentence too long on its own is cut between tokens. Every passage also fits the embedding
 model (``fits``), so nothing is silently truncated, and ``document.text[start:end] == text``.
 
+What is embedded is a passage after its article's context (``embedded_text``: the title, and
+the date when ``context`` says so): a paragraph that says "the 37-year-old" is found by the
+name in the headline, while the passage's offsets stay those of the article text.
+
 Example:
     >>> from ragnews.records import Document
     >>> doc = Document(id="d", title="", text="Short one.\\nA second paragraph here.")
-    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, ChunkSettings(max_tokens=20))]
+    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, ChunkSettings(max_tokens=20, overlap=0))]
     [('Short one.', (1,)), ('A second paragraph here.', (2,))]
 """
 
@@ -17,31 +21,66 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Literal, get_args
 
 from ragnews.records import Document, Passage
 from ragnews.text.paragraphs import sentence_spans, strip_span
 from ragnews.text.tokens import cl100k
 
+Context = Literal["none", "title", "title+date"]
+TITLE_WORDS = 40  # a longer title is cut in the context, so that a passage still fits
+
 
 @dataclass(frozen=True)
 class ChunkSettings:
-    """Passage size in cl100k tokens; ``overlap`` applies inside a split paragraph."""
+    """Passage size in cl100k tokens and what context is embedded with each passage.
+
+    ``overlap`` applies inside a split paragraph; consecutive paragraphs are packed into one
+    passage while it is shorter than ``min_tokens`` (and fits ``max_tokens``). ``context``:
+    the article's title (and date) embedded before each passage.
+    """
 
     max_tokens: int = 200
     overlap: int = 40
     min_tokens: int = 0
+    context: Context = "title"
 
     def __post_init__(self) -> None:
         if self.max_tokens < 8:
             raise ValueError("max_tokens must be at least 8")
         if not 0 <= self.overlap < self.max_tokens // 2:
             raise ValueError("overlap must be between 0 and max_tokens / 2")
+        if self.min_tokens < 0:
+            raise ValueError("min_tokens must not be negative")
+        if self.context not in get_args(Context):
+            raise ValueError(f"context must be one of {', '.join(get_args(Context))}")
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
 Fits = Callable[[str], bool]
+
+
+def context_of(document: Document, settings: ChunkSettings) -> str:
+    """What is embedded before each of ``document``'s passages ("" for none).
+
+    Example:
+        >>> doc = Document(id="d", title="Quake hits", text="x", published="2026-01-02")
+        >>> context_of(doc, ChunkSettings(context="title+date"))
+        'Quake hits (2026-01-02)\\n'
+    """
+    parts = []
+    if settings.context != "none" and document.title.strip():
+        parts.append(" ".join(document.title.split()[:TITLE_WORDS]))
+    if settings.context == "title+date" and document.published:
+        parts.append(f"({document.published})")
+    return " ".join(parts) + "\n" if parts else ""
+
+
+def embedded_text(passage: Passage, document: Document, settings: ChunkSettings) -> str:
+    """The text embedded for ``passage``: its article's context, then the passage."""
+    return context_of(document, settings) + passage.text
 
 
 def chunk_document(

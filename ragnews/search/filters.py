@@ -37,7 +37,7 @@ class Filters:
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None:
-                _check_date(name, value)
+                check_date(name, value)
         if self.since is not None and self.until is not None and self.since > self.until:
             raise SearchError(f"since {self.since} is after until {self.until}")
 
@@ -84,7 +84,7 @@ def fold(text: str) -> str:
     return text.strip().casefold()
 
 
-def _check_date(name: str, value: str) -> None:
+def check_date(name: str, value: str) -> None:
     try:
         if not _ISO_DATE.fullmatch(value):
             raise ValueError(value)

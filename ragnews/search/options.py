@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ragnews.errors import SearchError
-from ragnews.search.filters import Filters
+from ragnews.search.filters import Filters, check_date
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -76,12 +76,17 @@ class SearchOptions:
         weights: The dense and BM25 rankings' weights in ``hybrid`` mode: non-negative,
             not both zero.
         filters: Only passages of articles these match, applied inside the search.
+        around: An ISO date (``YYYY-MM-DD``): among passages about as relevant, prefer
+            articles published near it (``ragnews.search.ranking.prefer_dated``), for
+            questions about "this week" as of that date. Off by default: on real news quiz
+            questions it measured no better (benchmarks/RESULTS.md, "Real news").
     """
 
     mode: Mode = DEFAULT_MODE
     fusion: Fusion = "score"
     weights: tuple[float, float] = DEFAULT_WEIGHTS
     filters: Filters = field(default_factory=Filters)
+    around: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -98,3 +103,5 @@ class SearchOptions:
         if self.mode == "hybrid" and not any(weights):
             raise SearchError(f"fusion weights must be non-negative, not all zero: {weights}")
         object.__setattr__(self, "weights", weights)
+        if self.around is not None:
+            check_date("around", self.around)

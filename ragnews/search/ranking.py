@@ -33,6 +33,8 @@ from ragnews.search.lexical import Lexical
 from ragnews.search.options import SearchOptions
 
 HYBRID_DEPTH = 50
+RECENCY_WEIGHT = 0.25  # the date's weight against relevance (1.0) in ``prefer_dated``
+HALF_LIFE_DAYS = 30.0  # an article this many days from the date scores exp(-1) for its date
 
 Ranking = list[tuple[int, float]]
 Mask = npt.NDArray[np.bool_]
@@ -106,3 +108,30 @@ def lexical_ranking(lexical: Lexical, question: str, k: int, allowed: Mask | Non
     rows = np.flatnonzero(hits)
     best = rows[np.argsort(-scores[rows], kind="stable")[:k]]
     return [(int(row), float(scores[row])) for row in best]
+
+
+def prefer_dated(ranking: Ranking, published: Sequence[str], around: str) -> Ranking:
+    """``ranking`` re-ordered to prefer articles published near the date ``around``.
+
+    Relevance and closeness in time, ``exp(-days / HALF_LIFE_DAYS)`` (0 for an undated
+    article), are fused as z-scores (``score_fusion``) with weights 1 and ``RECENCY_WEIGHT``,
+    so the date decides only between passages about as relevant. ``published[i]`` is the
+    date of the article of the ``i``-th item of ``ranking``.
+
+    Example:
+        >>> ranking = [(0, 0.80), (1, 0.79), (2, 0.20)]
+        >>> dates = ["2019-03-01", "2025-06-02", "2025-06-01"]
+        >>> [row for row, _ in prefer_dated(ranking, dates, "2025-06-05")]
+        [1, 0, 2]
+    """
+    import datetime as dt
+
+    when = dt.date.fromisoformat(around)
+    closeness = []
+    for (row, _), date in zip(ranking, published, strict=True):
+        try:
+            days = abs((when - dt.date.fromisoformat(date[:10])).days)
+            closeness.append((row, float(np.exp(-days / HALF_LIFE_DAYS))))
+        except ValueError:
+            closeness.append((row, 0.0))
+    return score_fusion([ranking, closeness], [1.0, RECENCY_WEIGHT])

@@ -7,7 +7,7 @@ Example:
     >>> paragraph_spans("One.\\nTwo.")
     ((0, 4), (5, 9))
     >>> paragraph_spans("One\\nstill one.\\n\\nTwo.")
-    ((0, 13), (15, 19))
+    ((0, 14), (16, 20))
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ragnews import ChunkSettings, Document, Embedder, chunk_document
+from ragnews.ingest.chunking import context_of, embedded_text
 from ragnews.text.tokens import cl100k
 
 WORDS = st.sampled_from(
@@ -107,3 +108,30 @@ def test_settings_are_validated() -> None:
         ChunkSettings(max_tokens=4)
     with pytest.raises(ValueError):
         ChunkSettings(max_tokens=100, overlap=60)
+    with pytest.raises(ValueError):
+        ChunkSettings(min_tokens=-1)
+    with pytest.raises(ValueError, match="context must be one of"):
+        ChunkSettings(context="lead")  # type: ignore[arg-type]
+
+
+def test_context_is_the_title_and_date_before_the_passage() -> None:
+    doc = Document(
+        id="d", title="  Biles wins\ngold ", text="The 27-year-old cried.", published="2024-08-01"
+    )
+    [passage] = chunk_document(doc, ChunkSettings())
+    assert embedded_text(passage, doc, ChunkSettings()) == "Biles wins gold\nThe 27-year-old cried."
+    assert context_of(doc, ChunkSettings(context="title+date")) == "Biles wins gold (2024-08-01)\n"
+    assert context_of(doc, ChunkSettings(context="none")) == ""
+    assert passage.text == doc.text[passage.start : passage.end]  # offsets are the article's
+    untitled = Document(id="u", title="", text="x", published="2024-08-01")
+    assert context_of(untitled, ChunkSettings(context="title")) == ""
+
+
+def test_the_title_tells_apart_paragraphs_that_only_say_who(embedder: Embedder) -> None:
+    text = "The 27-year-old cried on the podium as the anthem played."
+    biles = Document(id="b", title="Simone Biles wins Olympic gold in Paris", text=text)
+    ledecky = Document(id="l", title="Katie Ledecky wins Olympic gold in Paris", text=text)
+    passages = [chunk_document(d, ChunkSettings())[0] for d in (biles, ledecky)]
+    titled = [embedded_text(p, d, ChunkSettings()) for p, d in zip(passages, (biles, ledecky))]
+    question, *vectors = embedder.encode(["Why did Simone Biles cry?", *titled])
+    assert float(question @ vectors[0]) > float(question @ vectors[1]) + 0.05
