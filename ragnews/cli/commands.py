@@ -114,6 +114,14 @@ def ask_command(
     source: SourceOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    around: Annotated[
+        str | None,
+        typer.Option(
+            "--around",
+            help="Prefer, among passages about as relevant, articles published near "
+            "YYYY-MM-DD (for 'this week' as of that day).",
+        ),
+    ] = None,
     reader_path: Annotated[
         Path | None,
         typer.Option("--reader", help="A local extractive-QA checkpoint (default: ragnews's)."),
@@ -135,7 +143,7 @@ def ask_command(
     if (question is None) == (questions is None):
         raise typer.BadParameter("give either a QUESTION or --questions FILE")
     # what can be wrong with the request is found before any model loads
-    options = SearchOptions(mode, fusion, weights, Filters(source, since, until))
+    options = SearchOptions(mode, fusion, weights, Filters(source, since, until), around)
     if questions is not None:
         asked = [q.strip() for q in _read_questions(questions) if q.strip()]
     else:
@@ -179,6 +187,7 @@ def _options_json(options: SearchOptions) -> dict[str, object]:
         "source": filters.source,
         "since": filters.since,
         "until": filters.until,
+        "around": options.around,
     }
 
 

@@ -47,7 +47,7 @@ from ragnews.index.store import (
 from ragnews.ingest.chunking import ChunkSettings
 from ragnews.ingest.duplicates import DuplicateSettings, regroup
 from ragnews.records import Document, Hit, Passage, Quote
-from ragnews.search.dedup import distinct
+from ragnews.search.dedup import distinct, spread
 from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.search.filters import Filters
 from ragnews.search.lexical import LexicalSettings
@@ -383,17 +383,32 @@ class Index:
         allowed = allowed_rows(snap.passages, snap.documents, options.filters)
         repeats = snap.repeats
         depth = k + min(k, len(repeats))
-        if options.around is not None:  # the date re-orders a deeper list than the k shown
-            depth = max(depth, hybrid_depth(k))
+        article_of = (lambda row: snap.passages[row].doc_id) if options.spread else None
 
         def dense(queries: npt.NDArray[np.float32], deep: int) -> list[Ranking]:
             found = snap.vectors.search(queries, deep, options.filters)
             return [[(snap.rows[key], score) for key, score in ranking] for ranking in found]
 
         while True:
-            rankings = rank(questions, depth, options, self._encode, dense, snap.lexical, allowed)
-            if options.around is not None:
+            if options.around is None:
+                rankings = rank(
+                    questions,
+                    depth,
+                    options,
+                    self._encode,
+                    dense,
+                    snap.lexical,
+                    allowed,
+                    article_of,
+                )
+            else:  # the date re-orders a deeper list than the k shown, then spreads it
+                deeper = max(depth, hybrid_depth(k))
+                rankings = rank(
+                    questions, deeper, options, self._encode, dense, snap.lexical, allowed
+                )
                 rankings = [_dated(snap, r, options.around) for r in rankings]
+                if article_of is not None:
+                    rankings = [spread(r, article_of, len(r)) for r in rankings]
             found = [distinct(ranking, repeats, k) for ranking in rankings]
             short = any(
                 len(f) < k and len(r) == depth for f, r in zip(found, rankings, strict=True)

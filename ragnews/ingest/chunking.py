@@ -13,7 +13,8 @@ name in the headline, while the passage's offsets stay those of the article text
 Example:
     >>> from ragnews.records import Document
     >>> doc = Document(id="d", title="", text="Short one.\\nA second paragraph here.")
-    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, ChunkSettings(max_tokens=20, overlap=0))]
+    >>> settings = ChunkSettings(max_tokens=20, overlap=0)
+    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, settings)]
     [('Short one.', (1,)), ('A second paragraph here.', (2,))]
 """
 

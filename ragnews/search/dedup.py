@@ -1,5 +1,6 @@
 """Search-time deduplication: a passage whose words repeat a better-ranked one's (two articles
-carrying the same wire paragraph) is left out of a ranking.
+carrying the same wire paragraph) is left out of a ranking; ``spread`` shows each article's
+best passage before any article's second.
 
 Example:
     >>> repeats = repeated_rows(["The ferry runs.", "A storm.", "the ferry\\nRUNS"])
@@ -9,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ragnews.ingest.duplicates import words
 
@@ -48,3 +49,26 @@ def distinct(
         if len(kept) == k:
             break
     return kept
+
+
+def spread(
+    ranking: list[tuple[int, float]], article_of: Callable[[int], str], k: int
+) -> list[tuple[int, float]]:
+    """The first ``k`` rows of ``ranking`` re-ordered so that each article's ``n``-th passage
+    comes after every article's ``(n-1)``-th, in ranking order within each round.
+
+    The best passage of five articles shows more than five passages of one: the article
+    that answers a question is often not the one whose words match it best.
+
+    Example:
+        >>> ranking = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.6)]
+        >>> spread(ranking, {0: "a", 1: "a", 2: "b", 3: "a"}.__getitem__, 3)
+        [(0, 0.9), (2, 0.7), (1, 0.8)]
+    """
+    seen: dict[str, int] = {}
+    rounds = []
+    for position, (row, score) in enumerate(ranking):
+        article = article_of(row)
+        rounds.append((seen.get(article, 0), position, row, score))
+        seen[article] = seen.get(article, 0) + 1
+    return [(row, score) for _, _, row, score in sorted(rounds)[:k]]

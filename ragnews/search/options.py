@@ -76,6 +76,9 @@ class SearchOptions:
         weights: The dense and BM25 rankings' weights in ``hybrid`` mode: non-negative,
             not both zero.
         filters: Only passages of articles these match, applied inside the search.
+        spread: Show each article's best passage before any article's second
+            (``ragnews.search.dedup.spread``); on by default, as it measured better on real
+            news (benchmarks/RESULTS.md, "Real news").
         around: An ISO date (``YYYY-MM-DD``): among passages about as relevant, prefer
             articles published near it (``ragnews.search.ranking.prefer_dated``), for
             questions about "this week" as of that date. Off by default: on real news quiz
@@ -87,6 +90,7 @@ class SearchOptions:
     weights: tuple[float, float] = DEFAULT_WEIGHTS
     filters: Filters = field(default_factory=Filters)
     around: str | None = None
+    spread: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from ragnews.errors import SearchError
 from ragnews.records import Document, Passage
+from ragnews.search.dedup import spread
 from ragnews.search.filters import Filters
 from ragnews.search.fusion import keep_leaders, reciprocal_rank_fusion, score_fusion
 from ragnews.search.lexical import Lexical
@@ -60,20 +61,28 @@ def rank(
     dense: DenseSearch,
     lexical: Lexical,
     allowed: Mask | None = None,
+    article_of: Callable[[int], str] | None = None,
 ) -> list[Ranking]:
     """The best ``k`` rows for each question, as ``options`` asks.
 
     ``encode`` embeds the questions and ``dense`` searches the vectors, filtered as
     ``options.filters`` says (neither is called in ``bm25`` mode); ``allowed`` is the same
     filter as a mask over BM25's rows. In ``hybrid`` mode the dense and BM25 rankings are
-    fused by ``options.fusion``, weighted by ``options.weights``.
+    fused by ``options.fusion``, weighted by ``options.weights``. With ``article_of`` (a
+    row's article), each article's best row comes before any article's second (``spread``),
+    taken from rankings ``hybrid_depth(k)`` deep; hybrid still shows each ranking's best row.
     """
     if k < 1:
         raise SearchError(f"k must be at least 1, got {k}")
+    deep = k if article_of is None else hybrid_depth(k)
+
+    def spread_k(ranking: Ranking) -> Ranking:
+        return ranking if article_of is None else spread(ranking, article_of, k)
+
     if options.mode == "bm25":
-        return [lexical_ranking(lexical, q, k, allowed) for q in questions]
+        return [spread_k(lexical_ranking(lexical, q, deep, allowed)) for q in questions]
     if options.mode == "dense":
-        return dense(encode(list(questions)), k)
+        return [spread_k(r) for r in dense(encode(list(questions)), deep)]
     depth = hybrid_depth(k)
     weights = options.weights
     fused = []
@@ -87,6 +96,8 @@ def rank(
             )
         weighted = zip((by_vector, by_term), weights, strict=True)
         leaders = [ranking[0][0] for ranking, weight in weighted if ranking and weight > 0]
+        if article_of is not None:
+            both = spread(both, article_of, len(both))
         fused.append(keep_leaders(both, leaders, k))
     return fused
 

@@ -71,10 +71,15 @@ class Search(BaseModel):
     source: str | None = None
     since: str | None = None
     until: str | None = None
+    around: str | None = None
 
     def options(self) -> SearchOptions:
         return SearchOptions(
-            self.mode, self.fusion, self.weights, Filters(self.source, self.since, self.until)
+            self.mode,
+            self.fusion,
+            self.weights,
+            Filters(self.source, self.since, self.until),
+            self.around,
         )
 
 

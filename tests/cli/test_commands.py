@@ -143,6 +143,9 @@ def test_ask_with_a_mode_and_filters(archive_index: Path) -> None:
     assert filtered.exit_code == 0, filtered.output
     passages = json.loads(filtered.stdout)["passages"]
     assert len(passages) == 5 and {p["doc_id"] for p in passages} <= herald
+    near = runner.invoke(app, [*base, "--around", "2024-05-20"])
+    assert near.exit_code == 0, near.output
+    assert json.loads(near.stdout)["passages"][0]["doc_id"] == "storm-2024-05-20"
     dated = runner.invoke(app, [*base, "--since", "2024-06-01", "--until", "2024-08-31"])
     assert dated.exit_code == 0, dated.output
     assert {p["doc_id"] for p in json.loads(dated.stdout)["passages"]} == {

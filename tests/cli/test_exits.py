@@ -47,6 +47,7 @@ def one_line_error(stderr: str) -> str:
         (["ask", "   ", "--json"], "the question is empty"),
         (["ask", "Why? " * 1001], f"at most {MAX_QUESTION:,} are read"),
         (["ask", "Who?", "--since", "2024-13-01"], "since must be a date"),
+        (["ask", "Who?", "--around", "last week"], "around must be a date"),
     ],
 )
 def test_a_bad_question_or_filter_is_a_usage_error(args: list[str], message: str) -> None:

@@ -84,33 +84,45 @@ def test_every_mode_finds_the_article(archive: Index, mode: Mode) -> None:
     assert archive.search(POWER, 3, SearchOptions(mode))[0].passage.doc_id == "storm-2024-05-20"
     library = archive.search("Who designed the library?", 3, SearchOptions(mode))[0]
     assert library.passage.text.startswith("The architect, Sofia Marquez")
-    for hits in archive.search_many(QUESTIONS, 4, SearchOptions(mode)):
+    spread = archive.search_many(QUESTIONS, 4, SearchOptions(mode))
+    ranked = archive.search_many(QUESTIONS, 4, SearchOptions(mode, spread=False))
+    for hits, plain in zip(spread, ranked, strict=True):
         assert len(hits) == 4 or (mode == "bm25" and hits)  # bm25: passages sharing a term
-        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert [h.score for h in plain] == sorted((h.score for h in plain), reverse=True)
+        # spread: each article's best passage first, best first, then the second ones
+        articles = [h.passage.doc_id for h in hits]
+        firsts = [i for i, a in enumerate(articles) if a not in articles[:i]]
+        assert firsts == list(range(len(firsts)))
+        assert [hits[i].score for i in firsts] == sorted(
+            (hits[i].score for i in firsts), reverse=True
+        )
+        assert hits[0] == plain[0]
 
 
 def test_hybrid_fuses_the_dense_and_bm25_rankings(archive: Index) -> None:
     dense = archive.search(
-        POWER, 50, SearchOptions("dense")
+        POWER, 50, SearchOptions("dense", spread=False)
     )  # hybrid takes each ranking 50 deep for k = 5
-    bm25 = archive.search(POWER, 50, SearchOptions("bm25"))
+    bm25 = archive.search(POWER, 50, SearchOptions("bm25", spread=False))
     fused = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])
     by_score = keep_leaders(fused, [_ids(dense)[0], _ids(bm25)[0]], 5)
-    top = archive.search(POWER, 5, SearchOptions("hybrid"))
+    top = archive.search(POWER, 5, SearchOptions("hybrid", spread=False))
     assert [_ids([h])[0] for h in top] == [key for key, _ in by_score]
     assert [h.score for h in top] == pytest.approx([score for _, score in by_score])
-    rrf = archive.search(POWER, 5, SearchOptions("hybrid", weights=(1.0, 1.0), fusion="rrf"))
+    rrf = archive.search(
+        POWER, 5, SearchOptions("hybrid", weights=(1.0, 1.0), fusion="rrf", spread=False)
+    )
     for hit in rrf:
         key = (hit.passage.doc_id, hit.passage.start)
         expected = sum(1 / (60 + r.index(key) + 1) for r in (_ids(dense), _ids(bm25)) if key in r)
         assert hit.score == pytest.approx(expected)
     for fusion in ("score", "rrf"):
         dense_only = archive.search(
-            POWER, 5, SearchOptions("hybrid", weights=(1.0, 0.0), fusion=fusion)
+            POWER, 5, SearchOptions("hybrid", weights=(1.0, 0.0), fusion=fusion, spread=False)
         )
         assert _ids(dense_only) == _ids(dense)[:5]
         bm25_only = archive.search(
-            POWER, 5, SearchOptions("hybrid", weights=(0.0, 2.0), fusion=fusion)
+            POWER, 5, SearchOptions("hybrid", weights=(0.0, 2.0), fusion=fusion, spread=False)
         )
         assert _ids(bm25_only)[0] == _ids(bm25)[0] and len(bm25_only) == 5
 
@@ -122,16 +134,17 @@ def test_hybrid_always_shows_each_ranking_s_best_passage(tmp_path: Path, fp32: E
     index = Index.build(documents.documents, tmp_path / "idx", embedder=fp32)
     question = "Who chairs the parliamentary science committee?"
     dense, bm25 = (
-        index.search(question, 50, SearchOptions("dense")),
-        index.search(question, 50, SearchOptions("bm25")),
+        index.search(question, 50, SearchOptions("dense", spread=False)),
+        index.search(question, 50, SearchOptions("bm25", spread=False)),
     )
     assert "chairs the parliamentary science committee" in bm25[0].passage.text
     fused = score_fusion([_scored(dense), _scored(bm25)], weights=[0.75, 0.25])
     assert _ids(bm25[:1])[0] not in [key for key, _ in fused[:3]]
-    hybrid = index.search(question, 3, SearchOptions("hybrid"))
+    hybrid = index.search(question, 3, SearchOptions("hybrid", spread=False))
     assert _ids(hybrid) == [key for key, _ in fused[:2]] + _ids(bm25[:1])
+    assert _ids(bm25[:1])[0] in _ids(index.search(question, 3, SearchOptions("hybrid")))
     assert (
-        _ids(index.search(question, 3, SearchOptions("hybrid", weights=(1.0, 0.0))))[:3]
+        _ids(index.search(question, 3, SearchOptions("hybrid", weights=(1, 0), spread=False)))
         == _ids(dense)[:3]
     )
 
@@ -386,3 +399,31 @@ def _assert_same_index(changed: Index, rebuilt: Index) -> None:
             for g, w in zip(got, want, strict=True):
                 assert _ids(g) == _ids(w), (mode, filters)
                 assert [h.score for h in g] == pytest.approx([h.score for h in w], abs=1e-5)
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_around_prefers_the_article_published_nearest_the_date(
+    tmp_path: Path, fp32: Embedder, mode: Mode
+) -> None:
+    # two storms, told alike (a repeated passage would be shown once)
+    old, new = (f"The storm cut power to 10,000 homes on {day}." for day in ("Monday", "Friday"))
+    documents = [
+        Document("old", "Storm cuts power", old, published="2019-03-01"),
+        Document("new", "Storm cuts power", new, published="2025-06-02"),
+        Document("bakery", "Bakery opens", "A bakery opened downtown.", published="2025-06-03"),
+    ]
+    index = Index.build(documents, tmp_path / "idx", embedder=fp32)
+    question = "How many homes lost power in the storm?"
+
+    def order(around: str | None) -> list[str]:
+        hits = index.search(question, 3, SearchOptions(mode, around=around))
+        return [h.passage.doc_id for h in hits]
+
+    assert order("2025-06-05")[:2] == ["new", "old"]
+    assert order("2019-03-02")[:2] == ["old", "new"]
+    assert "bakery" not in order("2025-06-03")[:2]  # relevance still comes first
+    with pytest.raises(SearchError, match="around must be a date as YYYY-MM-DD"):
+        SearchOptions(around="June 2025")

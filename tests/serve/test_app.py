@@ -84,6 +84,8 @@ def test_a_malformed_question_names_its_field(
 def test_bad_dates_and_huge_bodies_are_4xx(client: TestClient) -> None:
     dated = client.post("/ask", json={"question": "Who?", "since": "2024-13-01"})
     assert dated.status_code == 400 and "since must be a date" in dated.text
+    around = client.post("/ask", json={"question": "Who?", "around": "June"})
+    assert around.status_code == 400 and "around must be a date" in around.text
     huge = client.post(
         "/ask", content=b"x" * (MAX_BODY + 1), headers={"content-type": "text/plain"}
     )
