@@ -28,7 +28,7 @@ from ragnews.text.normalize import normalize_answer
 
 CANDIDATES = 10  # spans judged per question, over all its passages
 READ = 10  # passages the reader reads at most, the best first, however many are shown
-CONTEXT_CHARS = 0  # the reader reads a passage after its preceding paragraphs, up to this size
+CONTEXT_CHARS = 1200  # the reader reads a passage after its preceding paragraphs up to this size
 
 
 def reading_span(document: Document, passage: Passage, budget: int = CONTEXT_CHARS) -> int:
@@ -140,7 +140,7 @@ def ask_many(
     all_hits = index.search_many(questions, k, options)
     if reader is None:
         return [Result(q, False, (), tuple(h)) for q, h in zip(questions, all_hits, strict=True)]
-    read = [[_stretch(index, h.passage) for h in hits[:READ]] for hits in all_hits]
+    read = [[stretch(index, h.passage) for h in hits[:READ]] for hits in all_hits]
     readings = reader.read_many(
         [
             (q, [text for _, _, text in stretches])
@@ -160,7 +160,8 @@ def ask_many(
 Stretch = tuple[str, int, str]  # what the reader reads of an article: its id, start and text
 
 
-def _stretch(index: Index, passage: Passage) -> Stretch:
+def stretch(index: Index, passage: Passage) -> Stretch:
+    """What the reader reads for ``passage`` (``reading_span``): article id, start, text."""
     doc = index.documents[passage.doc_id]
     start = reading_span(doc, passage, CONTEXT_CHARS)
     return doc.id, start, doc.text[start : passage.end]

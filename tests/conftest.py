@@ -20,12 +20,14 @@ os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ragnews-tests-")
 from ragnews import Document, Embedder, Index, load_documents  # noqa: E402
 
 transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # as the CLI is
+from ragnews.ingest.chunking import ChunkSettings  # noqa: E402
 from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402
 from ragnews.search.embedding import resolve_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "ragnews" / "data" / "demo"
 SHARED = ROOT.parent / "shared"
+PARAGRAPHS = ChunkSettings(min_tokens=0)  # one passage per paragraph: no packing
 # Words that tokenizers split in awkward places: quotes, accents, dashes, long words.
 WORDS = [
     "Netanyahu",
@@ -58,9 +60,10 @@ def demo_doc() -> Document:
 def saved_archive(
     tmp_path_factory: pytest.TempPathFactory, archive_docs: list[Document], embedder: Embedder
 ) -> Path:
-    """The archive indexed once, on disk; tests that change it work on a copy."""
+    """The archive indexed once, on disk, a passage per paragraph (``PARAGRAPHS``) so that
+    searches have many passages to rank; tests that change it work on a copy."""
     path = tmp_path_factory.mktemp("saved") / "archive"
-    Index.build(archive_docs, path, embedder=embedder)
+    Index.build(archive_docs, path, embedder=embedder, chunking=PARAGRAPHS)
     return path
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ragnews.answering import CANDIDATES, quote_holding, quoted_phrase
+from ragnews.answering import CANDIDATES, quote_holding, quoted_phrase, stretch
 from ragnews.bench.metrics import answer_scores, f1
 from ragnews.reading.calibration import FEATURES, Calibration, fit_weights
 from ragnews.reading.reader import CALIBRATION_FILE, Reader, reading_features
@@ -39,7 +39,7 @@ from training.squad import QAExample, load_squad
 from training.train import CALIBRATION_ARTICLES
 
 if TYPE_CHECKING:
-    from ragnews.records import Document, Hit
+    from ragnews.records import Document
 
 
 def calibration_examples(data: Path) -> list[QAExample]:
@@ -146,19 +146,18 @@ def _read_retrieved(
     with tempfile.TemporaryDirectory() as tmp:
         index = Index.build(list(documents), Path(tmp) / "index")
         all_hits = index.search_many([e.question for e in examples], k)
-        quotes = [
-            [_passage_quotes(index.quotes(h.passage.doc_id), h) for h in hits] for hits in all_hits
-        ]
-    return _judged(reader, examples, [[h.passage.text for h in hits] for hits in all_hits], quotes)
+        read = [[stretch(index, h.passage) for h in hits] for hits in all_hits]
+        quotes = [[_stretch_quotes(index.quotes(d), s, len(t)) for d, s, t in r] for r in read]
+    return _judged(reader, examples, [[t for _, _, t in r] for r in read], quotes)
 
 
-def _passage_quotes(quotes: Sequence[Quote], hit: Hit) -> list[Quote]:
-    """An article's quotations that reach into the hit's passage, in the passage's offsets."""
-    p = hit.passage
+def _stretch_quotes(quotes: Sequence[Quote], start: int, length: int) -> list[Quote]:
+    """An article's quotations that reach into the stretch the reader reads, in its offsets."""
+    end = start + length
     return [
-        Quote(max(q.start, p.start) - p.start, min(q.end, p.end) - p.start, q.speaker)
+        Quote(max(q.start, start) - start, min(q.end, end) - start, q.speaker)
         for q in quotes
-        if q.start < p.end and p.start < q.end
+        if q.start < end and start < q.end
     ]
 
 

@@ -114,6 +114,14 @@ def ask_command(
     source: SourceOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    spread: Annotated[
+        bool,
+        typer.Option(
+            "--spread/--no-spread",
+            help="Each article's best passage before any article's second (default), or "
+            "passages in score order.",
+        ),
+    ] = True,
     around: Annotated[
         str | None,
         typer.Option(
@@ -143,7 +151,7 @@ def ask_command(
     if (question is None) == (questions is None):
         raise typer.BadParameter("give either a QUESTION or --questions FILE")
     # what can be wrong with the request is found before any model loads
-    options = SearchOptions(mode, fusion, weights, Filters(source, since, until), around)
+    options = SearchOptions(mode, fusion, weights, Filters(source, since, until), around, spread)
     if questions is not None:
         asked = [q.strip() for q in _read_questions(questions) if q.strip()]
     else:
@@ -188,6 +196,7 @@ def _options_json(options: SearchOptions) -> dict[str, object]:
         "since": filters.since,
         "until": filters.until,
         "around": options.around,
+        "spread": options.spread,
     }
 
 
@@ -211,6 +220,13 @@ def index_command(
         int | None,
         typer.Option(help="Token overlap inside long paragraphs (new index; default 40)."),
     ] = None,
+    min_tokens: Annotated[
+        int | None,
+        typer.Option(
+            help="Consecutive paragraphs are packed into one passage up to this many tokens "
+            "(new index; default 120)."
+        ),
+    ] = None,
     vectors: Annotated[
         Kind | None,
         typer.Option(
@@ -230,7 +246,7 @@ def index_command(
     from ragnews.search.embedding import DEFAULT_MODEL
     from ragnews.search.vectors import VectorSettings
 
-    given = {"max_tokens": max_tokens, "overlap": overlap}
+    given = {"max_tokens": max_tokens, "overlap": overlap, "min_tokens": min_tokens}
     chunking = {name: value for name, value in given.items() if value is not None}
     with ConsoleProgress() as progress:  # one set of bars: reading, then indexing
         loaded = load_documents(paths, progress)
@@ -242,7 +258,12 @@ def index_command(
             raise typer.Exit(SKIPPED)
         if is_index(index):
             opened = Index.open(
-                index, model=model, max_tokens=max_tokens, overlap=overlap, vectors=vectors
+                index,
+                model=model,
+                max_tokens=max_tokens,
+                overlap=overlap,
+                min_tokens=min_tokens,
+                vectors=vectors,
             )
             report = opened.add(loaded.documents, progress=progress)
         else:

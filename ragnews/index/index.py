@@ -155,11 +155,12 @@ class Index:
         *,
         max_tokens: int | None = None,
         overlap: int | None = None,
+        min_tokens: int | None = None,
         vectors: Kind | None = None,
     ) -> Index:
         """Open the index at ``path``.
 
-        ``model``, ``max_tokens``, ``overlap`` and ``vectors``, when given, must be what the
+        ``model``, the chunking sizes and ``vectors``, when given, must be what the
         index was built with (an ``IndexMismatchError`` says to rebuild it otherwise).
         ``embedder`` passes an already loaded model (it must be the index's model).
 
@@ -184,7 +185,8 @@ class Index:
                 f"{path}: built with --vectors {kept}, not {vectors}; "
                 "rebuild it to change the vector index"
             )
-        for name, asked in (("max_tokens", max_tokens), ("overlap", overlap)):
+        asked_sizes = (("max_tokens", max_tokens), ("overlap", overlap), ("min_tokens", min_tokens))
+        for name, asked in asked_sizes:
             built = snapshot.manifest["chunking"][name]
             if asked is not None and asked != built:
                 raise IndexMismatchError(

@@ -42,7 +42,9 @@ from ragnews.search.vector_store import FaissStore
 # 3: IVF/HNSW vector indexes; aliases of near-duplicate articles
 # 4: vectors.json: the vector backend's passage keys and filter fields beside vectors.faiss
 # and every file's sha256 in the manifest, checked on open
-FORMAT_VERSION = 4
+# 5: passages pack short paragraphs (chunking.min_tokens) and are embedded after their
+# article's title (chunking.context)
+FORMAT_VERSION = 5
 FORMAT_NAME = "ragnews-index"
 MANIFEST = "manifest.json"
 

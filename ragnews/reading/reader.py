@@ -229,8 +229,9 @@ def _window_spans(
     candidates: int = 20,
 ) -> list[Span]:
     """Valid spans of a window: inside the context, start <= end, at most ``max_tokens``
-    long, made of whole words (never starting or ending inside a word's pieces), and not
-    starting or ending on a quotation mark or other enclosing punctuation."""
+    long, made of whole words (never starting or ending inside a word's pieces), within one
+    line (an answer never runs from one paragraph into the next), and not starting or ending
+    on a quotation mark or other enclosing punctuation."""
     words, offsets = window.words, window.offsets
     inside = np.array([o is not None and text[o[0] : o[1]].strip(_EDGES) != "" for o in offsets])
     if not inside.any():
@@ -263,6 +264,8 @@ def _window_spans(
                 continue
             start_off, end_off = window.offsets[s], window.offsets[e]
             assert start_off is not None and end_off is not None
+            if "\n" in text[start_off[0] : end_off[1]]:
+                continue
             spans.append(Span(context, start_off[0], end_off[1], float(starts[s] + ends[e])))
     return spans
 

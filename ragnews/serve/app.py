@@ -72,6 +72,7 @@ class Search(BaseModel):
     since: str | None = None
     until: str | None = None
     around: str | None = None
+    spread: bool = True
 
     def options(self) -> SearchOptions:
         return SearchOptions(
@@ -80,6 +81,7 @@ class Search(BaseModel):
             self.weights,
             Filters(self.source, self.since, self.until),
             self.around,
+            self.spread,
         )
 
 

@@ -118,7 +118,7 @@ def test_readable_output_marks_the_paragraph(
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["ask", "Who canceled the delegation?", "-k", "3"])
     assert result.exit_code == 0, result.output
-    assert "Biden Netanyahu — paragraph 3" in result.stdout
+    assert "Biden Netanyahu — paragraphs 3-5" in result.stdout
     assert "delegation to Washington was canceled" in " ".join(result.stdout.split())
 
 
@@ -266,8 +266,13 @@ def test_index_splits_as_asked_and_keeps_it(tmp_path: Path, reuse_embedder: None
     )
     assert made.exit_code == 0, made.output
     built = Index.open(idx)
-    assert built.manifest["chunking"] == {"max_tokens": 60, "overlap": 10, "min_tokens": 0}
-    assert len(built) > 31  # the demo has 31 paragraphs, one passage each at 200 tokens
+    assert built.manifest["chunking"] == {
+        "max_tokens": 60,
+        "overlap": 10,
+        "min_tokens": 120,
+        "context": "title",
+    }
+    assert len(built) > 31  # the demo's 31 paragraphs make 10 passages at 200 tokens
     again = runner.invoke(app, ["index", str(DEMO), "--index", str(idx), "--max-tokens", "200"])
     assert again.exit_code == 3
     assert "built with --max-tokens 60, not 200; rebuild it" in again.stderr

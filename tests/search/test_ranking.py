@@ -21,7 +21,7 @@ from ragnews.errors import SearchError
 from ragnews.ingest.documents import load_documents
 from ragnews.search.fusion import keep_leaders, score_fusion
 from ragnews.search.options import MODES, Mode
-from tests.conftest import ROOT
+from tests.conftest import PARAGRAPHS, ROOT
 
 POWER = "How many homes lost power?"
 QUESTIONS = [POWER, "Who designed the library?", "How much did the bridge repairs cost?"]
@@ -64,7 +64,8 @@ def fp32(embedder: Embedder) -> Embedder:
 def archive(
     tmp_path_factory: pytest.TempPathFactory, archive_docs: list[Document], fp32: Embedder
 ) -> Index:
-    return Index.build(archive_docs, tmp_path_factory.mktemp("retrieval") / "idx", embedder=fp32)
+    path = tmp_path_factory.mktemp("retrieval") / "idx"
+    return Index.build(archive_docs, path, embedder=fp32, chunking=PARAGRAPHS)
 
 
 def _ids(hits: list[Any]) -> list[tuple[str, int]]:
@@ -306,7 +307,7 @@ def test_bm25_files_sit_beside_the_vectors_and_old_formats_are_refused(
         manifest["format_version"] = 1
         manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(
-        IndexMismatchError, match=r"version 1; this ragnews reads .* version 4; rebuild it"
+        IndexMismatchError, match=r"version 1; this ragnews reads .* version 5; rebuild it"
     ):
         Index.open(old)
 
