@@ -25,7 +25,6 @@ import html
 import json
 import random
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -142,8 +141,8 @@ def run(part: str, index_dir: Path, out: Path, k: int) -> None:
     ask_seconds = time.perf_counter() - start
     rows = []
     for q, result, best in zip(questions, results, forced, strict=True):
-        docs = list(dict.fromkeys(h.passage.doc_id for h in result.hits))
-        rank = docs.index(q["doc_id"]) + 1 if q["doc_id"] in docs else 0
+        shown = list(dict.fromkeys(h.passage.doc_id for h in result.hits))
+        rank = shown.index(q["doc_id"]) + 1 if q["doc_id"] in shown else 0
         given = "" if result.abstained or not result.answers else result.answers[0].text
         guess = best.answers[0].text if best.answers else ""
         rows.append(
@@ -230,4 +229,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -210,7 +210,9 @@ def attribute(
         answers[key] = Answer(
             text=text,
             score=probability,
-            citation=Citation(doc.id, doc.title, paragraph, start, end, doc.text[p_start:p_end]),
+            citation=Citation(
+                doc.id, doc.title, paragraph, start, end, doc.text[p_start:p_end], p_start
+            ),
             quote=quote is not None,
             speaker=quote.speaker if quote else None,
         )

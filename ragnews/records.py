@@ -79,7 +79,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where an answer comes from: the article, the paragraph and exact offsets into the article."""
+    """Where an answer comes from: the article, the paragraph and exact offsets into the article;
+    ``context`` is the paragraph's text, which starts at ``context_start`` in the article."""
 
     doc_id: str
     title: str
@@ -87,6 +88,7 @@ class Citation:
     start: int
     end: int
     context: str
+    context_start: int
 
 
 @dataclass(frozen=True)

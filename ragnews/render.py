@@ -40,6 +40,7 @@ def to_json(result: Result) -> dict[str, Any]:
                 "start": a.citation.start,
                 "end": a.citation.end,
                 "context": a.citation.context,
+                "context_start": a.citation.context_start,
                 "speaker": a.speaker,
                 "quote": a.quote,
             }

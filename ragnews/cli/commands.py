@@ -246,8 +246,6 @@ def index_command(
     from ragnews.search.embedding import DEFAULT_MODEL
     from ragnews.search.vectors import VectorSettings
 
-    given = {"max_tokens": max_tokens, "overlap": overlap, "min_tokens": min_tokens}
-    chunking = {name: value for name, value in given.items() if value is not None}
     with ConsoleProgress() as progress:  # one set of bars: reading, then indexing
         loaded = load_documents(paths, progress)
         for problem in loaded.errors:
@@ -268,7 +266,12 @@ def index_command(
             report = opened.add(loaded.documents, progress=progress)
         else:
             try:
-                settings = ChunkSettings(**chunking)
+                default = ChunkSettings()
+                settings = ChunkSettings(
+                    default.max_tokens if max_tokens is None else max_tokens,
+                    default.overlap if overlap is None else overlap,
+                    default.min_tokens if min_tokens is None else min_tokens,
+                )
             except ValueError as e:
                 raise fail(str(e), USAGE) from e
             opened = Index.build(

@@ -421,7 +421,10 @@ class Index:
         return [[_hit(snap, row, score) for row, score in ranking] for ranking in found]
 
     def _encode(self, questions: list[str]) -> npt.NDArray[np.float32]:
-        return self.query_encoder.encode(questions)  # the encoder loads on first use
+        # One at a time: in a batch, padding changes a vector's last bits, and a question
+        # must score the same asked alone, in a batch or through the server.
+        encoder = self.query_encoder  # loads on first use
+        return np.concatenate([encoder.encode([q]) for q in questions])
 
     def pinned(self) -> Index:
         """This index as it is now, for reading only: what another writer saves later does not

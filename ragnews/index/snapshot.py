@@ -24,7 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ragnews.index.progress import Report, silent
-from ragnews.ingest.chunking import ChunkSettings, chunk_document, context_of, embedded_text
+from ragnews.ingest.chunking import (
+    ChunkSettings,
+    Fits,
+    chunk_document,
+    context_of,
+    embedded_text,
+)
 from ragnews.ingest.duplicates import Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
 from ragnews.search.backend import PassageKey, VectorRecord
@@ -159,6 +165,12 @@ def _lexical_texts(
     return [f"{documents[p.doc_id].title}\n{p.text}" for p in passages]
 
 
+def _fits_after(embedder: Embedder, document: Document, settings: ChunkSettings) -> Fits:
+    """Whether a piece of ``document`` fits the model after the article's context."""
+    context = context_of(document, settings)
+    return lambda piece: embedder.fits(context + piece)
+
+
 def _chunk(documents: list[Document], settings: ChunkSettings, embedder: Embedder) -> list[Passage]:
     """Passages of ``documents`` that all fit the embedding model, with their context.
 
@@ -176,8 +188,5 @@ def _chunk(documents: list[Document], settings: ChunkSettings, embedder: Embedde
         by_doc.setdefault(passage.doc_id, []).append(passage)
     for doc in documents:
         if doc.id in redo:
-            context = context_of(doc, settings)
-            by_doc[doc.id] = chunk_document(
-                doc, settings, lambda piece, c=context: embedder.fits(c + piece)
-            )
+            by_doc[doc.id] = chunk_document(doc, settings, _fits_after(embedder, doc, settings))
     return [p for d in documents for p in by_doc.get(d.id, [])]

@@ -13,8 +13,10 @@ name in the headline, while the passage's offsets stay those of the article text
 Example:
     >>> from ragnews.records import Document
     >>> doc = Document(id="d", title="", text="Short one.\\nA second paragraph here.")
-    >>> settings = ChunkSettings(max_tokens=20, overlap=0)
-    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, settings)]
+    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, ChunkSettings())]
+    [('Short one.\\nA second paragraph here.', (1, 2))]
+    >>> unpacked = ChunkSettings(max_tokens=20, overlap=0, min_tokens=0)
+    >>> [(p.text, p.paragraphs) for p in chunk_document(doc, unpacked)]
     [('Short one.', (1,)), ('A second paragraph here.', (2,))]
 """
 

@@ -142,7 +142,7 @@ def test_ask_with_a_mode_and_filters(archive_index: Path) -> None:
     filtered = runner.invoke(app, [*base, "--mode", "hybrid", "--source", "coastal herald"])
     assert filtered.exit_code == 0, filtered.output
     passages = json.loads(filtered.stdout)["passages"]
-    assert len(passages) == 5 and {p["doc_id"] for p in passages} <= herald
+    assert {p["doc_id"] for p in passages[:3]} == herald  # spread: one article each first
     near = runner.invoke(app, [*base, "--around", "2024-05-20"])
     assert near.exit_code == 0, near.output
     assert json.loads(near.stdout)["passages"][0]["doc_id"] == "storm-2024-05-20"

@@ -222,7 +222,7 @@ def test_documents_with_passages_too_long_for_the_model_are_cut_again(
     # Digits cost few cl100k tokens but many word pieces: the token limit alone lets them by.
     numbers = Document(id="n", title="Numbers", text=" ".join(f"{i:07d}" for i in range(600)))
     prose = Document(id="p", title="Prose", text="The ferry runs at dawn.\nIt returns at dusk.")
-    settings = ChunkSettings(max_tokens=1000, overlap=0)
+    settings = ChunkSettings(max_tokens=1000, overlap=0, min_tokens=0)
     index = Index.build([numbers, prose], tmp_path / "long", chunking=settings, embedder=embedder)
     assert all(embedder.fits_many([p.text for p in index.passages]))
     assert [p.doc_id for p in index.passages].count("n") > 1

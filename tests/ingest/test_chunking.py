@@ -131,7 +131,9 @@ def test_the_title_tells_apart_paragraphs_that_only_say_who(embedder: Embedder) 
     text = "The 27-year-old cried on the podium as the anthem played."
     biles = Document(id="b", title="Simone Biles wins Olympic gold in Paris", text=text)
     ledecky = Document(id="l", title="Katie Ledecky wins Olympic gold in Paris", text=text)
-    passages = [chunk_document(d, ChunkSettings())[0] for d in (biles, ledecky)]
-    titled = [embedded_text(p, d, ChunkSettings()) for p, d in zip(passages, (biles, ledecky))]
+    titled = [
+        embedded_text(chunk_document(d, ChunkSettings())[0], d, ChunkSettings())
+        for d in (biles, ledecky)
+    ]
     question, *vectors = embedder.encode(["Why did Simone Biles cry?", *titled])
     assert float(question @ vectors[0]) > float(question @ vectors[1]) + 0.05

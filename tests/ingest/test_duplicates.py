@@ -64,8 +64,10 @@ def test_variants_of_the_demo_article_are_kept_once_with_their_ids_as_aliases(
     assert report.aliased == (("rewrapped", demo_doc.id),)
     assert set(index.all_documents) == {demo_doc.id, OTHER.id, "rewrapped", "wire-trimmed"}
     hits = index.search("Who canceled the delegation?", k=3)
-    assert all(h.passage.doc_id == demo_doc.id for h in hits)
-    assert all(h.aliases == ("rewrapped", "wire-trimmed") for h in hits)
+    assert hits[0].passage.doc_id == demo_doc.id
+    assert all(
+        h.aliases == ("rewrapped", "wire-trimmed") for h in hits if h.passage.doc_id != OTHER.id
+    )
     reopened = Index.open(tmp_path / "i", embedder=embedder)
     assert reopened.aliases(demo_doc.id) == ("rewrapped", "wire-trimmed")
     assert reopened.all_documents == index.all_documents
@@ -117,7 +119,7 @@ def test_a_paragraph_two_articles_carry_is_shown_once(
         ),
         "Other Paper",
     )
-    small = ChunkSettings(max_tokens=60, overlap=0)
+    small = ChunkSettings(max_tokens=60, overlap=0, min_tokens=0)
     index = Index.build([OTHER, rival], tmp_path / "q", chunking=small, embedder=embedder)
     assert [p.text for p in index.passages].count(paras[2]) == 2  # indexed in both articles
     question = "Did Ben Gvir tell an interview that the president prefers Sinwar to Israel?"
