@@ -124,7 +124,7 @@ def test_a_paragraph_two_articles_carry_is_shown_once(
     assert [p.text for p in index.passages].count(paras[2]) == 2  # indexed in both articles
     question = "Did Ben Gvir tell an interview that the president prefers Sinwar to Israel?"
     for mode in MODES:
-        hits = index.search(question, 4, SearchOptions(mode))
+        hits = index.search(question, 4, SearchOptions(mode, spread=False))
         texts = [h.passage.text for h in hits]
         assert len(texts) == 4 and len(set(texts)) == 4, mode
         assert paras[2] in texts, mode
