@@ -392,10 +392,12 @@ class Index:
             return [[(snap.rows[key], score) for key, score in ranking] for ranking in found]
 
         while True:
+            # the date re-orders a deeper list than the k shown, then spreads it
+            asked = depth if options.around is None else max(depth, hybrid_depth(k))
             if options.around is None:
                 rankings = rank(
                     questions,
-                    depth,
+                    asked,
                     options,
                     self._encode,
                     dense,
@@ -403,17 +405,17 @@ class Index:
                     allowed,
                     article_of,
                 )
-            else:  # the date re-orders a deeper list than the k shown, then spreads it
-                deeper = max(depth, hybrid_depth(k))
+            else:
                 rankings = rank(
-                    questions, deeper, options, self._encode, dense, snap.lexical, allowed
+                    questions, asked, options, self._encode, dense, snap.lexical, allowed
                 )
                 rankings = [_dated(snap, r, options.around) for r in rankings]
                 if article_of is not None:
                     rankings = [spread(r, article_of, len(r)) for r in rankings]
             found = [distinct(ranking, repeats, k) for ranking in rankings]
+            # a list as long as was asked for may hold more: deepen when repeats left it short
             short = any(
-                len(f) < k and len(r) == depth for f, r in zip(found, rankings, strict=True)
+                len(f) < k and len(r) == asked for f, r in zip(found, rankings, strict=True)
             )
             if not short or depth >= k + len(repeats):
                 break

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -135,8 +136,6 @@ def prefer_dated(ranking: Ranking, published: Sequence[str], around: str) -> Ran
         >>> [row for row, _ in prefer_dated(ranking, dates, "2025-06-05")]
         [1, 0, 2]
     """
-    import datetime as dt
-
     when = dt.date.fromisoformat(around)
     closeness = []
     for (row, _), date in zip(ranking, published, strict=True):
