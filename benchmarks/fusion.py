@@ -87,6 +87,7 @@ def bm25_ceilings(question_set: QuestionSet, cache: Path) -> dict[str, float]:
     saved = cache / "ceilings.json"
     if not saved.is_file():
         lexical = Index.open(cache / "index")._snapshot.lexical  # no public accessor: a study
+        assert lexical is not None  # a folder index: ragnews's own BM25
         top = np.maximum.reduceat(np.append(lexical.data, 0), lexical.indptr[:-1])
         top[np.diff(lexical.indptr) == 0] = 0
         out = {}

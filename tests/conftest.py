@@ -5,6 +5,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import faiss
 import pytest
 import torch
 import transformers
@@ -23,6 +24,8 @@ transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-cal
 from ragnews.ingest.chunking import ChunkSettings  # noqa: E402
 from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402
 from ragnews.search.embedding import resolve_model  # noqa: E402
+from ragnews.search.lexical import Lexical  # noqa: E402
+from ragnews.search.vector_store import FaissStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "ragnews" / "data" / "demo"
@@ -103,3 +106,17 @@ def save_tiny_reader(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> Reader:
     return Reader.load(save_tiny_reader(tmp_path_factory.mktemp("tiny-reader")))
+
+
+def faiss_of(index: Index) -> faiss.Index:
+    """The FAISS index of an index kept in a folder."""
+    vectors = index._snapshot.vectors
+    assert isinstance(vectors, FaissStore)
+    return vectors.faiss_index
+
+
+def lexical_of(index: Index) -> Lexical:
+    """ragnews's own BM25 of an index kept in a folder."""
+    lexical = index._snapshot.lexical
+    assert lexical is not None
+    return lexical

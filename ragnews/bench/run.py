@@ -30,7 +30,6 @@ from ragnews.bench.metrics import answer_scores, evaluate_run
 from ragnews.bench.report import REPORTED, BenchReport, ModeResult, RunRanking, Timing
 from ragnews.errors import RagnewsError
 from ragnews.index.index import Index
-from ragnews.index.store import is_index
 from ragnews.records import Document, Hit, Result
 from ragnews.search.embedding import Embedder
 from ragnews.search.options import MODES, Mode, SearchOptions
@@ -92,7 +91,7 @@ def run_benchmark(
     questions = question_set.questions
     qrels = {q.id: q.relevant for q in questions if any(g > 0 for g in q.relevant.values())}
     with tempfile.TemporaryDirectory(prefix="ragnews-bench-") as tmp:
-        path = Path(index_dir) if index_dir is not None else Path(tmp) / "index"
+        path = index_dir if index_dir is not None else Path(tmp) / "index"
         index, seconds = _index(question_set, path, progress)
         results = {
             mode: _run_mode(index, mode, questions, qrels, k, query_batch_size, progress)
@@ -119,10 +118,12 @@ def run_benchmark(
     return BenchReport(question_set.name, index.model, k, counts, timing, results, answers)
 
 
-def _index(question_set: QuestionSet, path: Path, progress: bool) -> tuple[Index, float | None]:
+def _index(
+    question_set: QuestionSet, path: str | Path, progress: bool
+) -> tuple[Index, float | None]:
     """The set's index at ``path`` and its build time in seconds (``None``: reused)."""
     wanted = {d.id: (d.title, d.text) for d in question_set.documents}
-    if is_index(path):
+    if Index.exists(path):
         index = Index.open(path)
         held = {d.id: (d.title, d.text) for d in index.all_documents.values()}
         if wanted and held != wanted:

@@ -38,7 +38,8 @@ def demo_index() -> Path:
 
 
 IndexOption = Annotated[
-    Path | None, typer.Option("--index", help="Index directory (default: the demo corpus).")
+    str | None,
+    typer.Option("--index", help="Index folder or milvus:// location (default: the demo corpus)."),
 ]
 SourceOption = Annotated[
     str | None, typer.Option("--source", help="Only articles from this source (any case).")
@@ -70,7 +71,7 @@ def _quiet_models() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _open_index(path: Path | None) -> Index:
+def _open_index(path: str | None) -> Index:
     from ragnews.index.index import Index
     from ragnews.ingest.documents import load_documents
 
@@ -211,7 +212,14 @@ def _read_questions(path: Path) -> list[str]:
 @guarded
 def index_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
-    index: Annotated[Path, typer.Option("--index", help="Index directory to create or extend.")],
+    index: Annotated[
+        str,
+        typer.Option(
+            "--index",
+            help="Index folder, or milvus://FILE.db (Milvus Lite) or milvus://HOST:PORT/NAME "
+            "(a Milvus server), to create or extend.",
+        ),
+    ],
     model: Annotated[str | None, typer.Option(help="Embedding model (new index only).")] = None,
     max_tokens: Annotated[
         int | None, typer.Option(help="Passage size in tokens (new index; default 200).")
@@ -240,7 +248,6 @@ def index_command(
     _quiet_models()
     from ragnews.index.index import Index
     from ragnews.index.progress import ConsoleProgress
-    from ragnews.index.store import is_index
     from ragnews.ingest.chunking import ChunkSettings
     from ragnews.ingest.documents import load_documents
     from ragnews.search.embedding import DEFAULT_MODEL
@@ -254,7 +261,7 @@ def index_command(
             progress.console.print(f"[yellow]warning[/yellow] {escape(str(warning))}")
         if not loaded.documents:
             raise typer.Exit(SKIPPED)
-        if is_index(index):
+        if Index.exists(index):
             opened = Index.open(
                 index,
                 model=model,
@@ -305,7 +312,9 @@ def index_command(
 @app.command("delete")
 @guarded
 def delete_command(
-    index: Annotated[Path, typer.Option("--index", help="Index directory to delete from.")],
+    index: Annotated[
+        str, typer.Option("--index", help="Index folder or milvus:// location to delete from.")
+    ],
     ids: Annotated[list[str] | None, typer.Argument(help="Ids of the articles to remove.")] = None,
     source: SourceOption = None,
     since: SinceOption = None,
@@ -343,8 +352,12 @@ def bench_command(
         Path, typer.Argument(help="SQuAD .json, hf500 *_questions.jsonl, BEIR folder or .jsonl.")
     ],
     index: Annotated[
-        Path | None,
-        typer.Option("--index", help="Build the index here, or reuse it if it holds the corpus."),
+        str | None,
+        typer.Option(
+            "--index",
+            help="Build the index here (a folder or milvus:// location), or reuse it if it "
+            "holds the corpus.",
+        ),
     ] = None,
     k: Annotated[
         int, typer.Option("-k", min=1, max=MAX_K, help="Passages retrieved per question.")
@@ -407,7 +420,9 @@ def bench_command(
 @app.command("info")
 @guarded
 def info_command(
-    index: Annotated[Path, typer.Option("--index", help="Index directory to describe.")],
+    index: Annotated[
+        str, typer.Option("--index", help="Index folder or milvus:// location to describe.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Describe an index: counts, model, settings, size on disk and the newest articles."""

@@ -21,11 +21,9 @@ NEWEST = 5
 def describe(index: Index) -> dict[str, Any]:
     """The index's manifest facts, its counts and size, and its newest articles."""
     manifest = index.manifest
-    version = index.path / str(index.version)
-    size = sum(f.stat().st_size for f in version.iterdir() if f.is_file())
     dated = sorted(index.documents.values(), key=lambda d: (d.published, d.id), reverse=True)
     return {
-        "path": str(index.path),
+        "path": index.location,
         "version": index.version,
         "format_version": manifest["format_version"],
         "ragnews_version": manifest["ragnews_version"],
@@ -38,7 +36,7 @@ def describe(index: Index) -> dict[str, Any]:
             "passages": len(index),
             "quotations": sum(len(index.quotes(d)) for d in index.documents),
         },
-        "bytes": size,
+        "bytes": index.home.size(),
         "created": manifest["created"],
         "updated": manifest["updated"],
         "newest": [

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,26 +32,30 @@ from ragnews.errors import (
     IndexStoreError,
     SearchError,
 )
-from ragnews.index.lock import writer_lock
+from ragnews.index.homes import Folder, home_of
+from ragnews.index.milvus import MilvusHome
 from ragnews.index.progress import ConsoleProgress, Report, silent
 from ragnews.index.snapshot import Snapshot, empty_snapshot, now, updated
-from ragnews.index.store import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    is_index,
-    live_version,
-    read_snapshot,
-    write_snapshot,
-)
+from ragnews.index.store import FORMAT_NAME, FORMAT_VERSION
 from ragnews.ingest.chunking import ChunkSettings
 from ragnews.ingest.duplicates import DuplicateSettings, regroup
 from ragnews.records import Document, Hit, Passage, Quote
+from ragnews.search.backend import Scored
 from ragnews.search.dedup import distinct, spread
 from ragnews.search.embedding import DEFAULT_MODEL, Embedder, QueryEncoder
 from ragnews.search.filters import Filters
 from ragnews.search.lexical import LexicalSettings
+from ragnews.search.milvus_store import MilvusStore
 from ragnews.search.options import Kind, SearchOptions, check_k, check_question
-from ragnews.search.ranking import Ranking, allowed_rows, hybrid_depth, prefer_dated, rank
+from ragnews.search.ranking import (
+    Ranking,
+    TermSearch,
+    allowed_rows,
+    hybrid_depth,
+    lexical_ranking,
+    prefer_dated,
+    rank,
+)
 from ragnews.search.vectors import VectorSettings
 
 
@@ -70,14 +73,43 @@ class AddReport:
     aliased: tuple[tuple[str, str], ...] = ()
 
 
-class Index:
-    """Passages of news articles, their vectors and their provenance, kept under one directory."""
+Location = str | Path | Folder | MilvusHome
 
-    def __init__(self, path: Path, snapshot: Snapshot, embedder: Embedder | None = None) -> None:
-        self.path = path
+
+class Index:
+    """Passages of news articles, their vectors and their provenance, kept in one folder or in
+    Milvus (a ``milvus://`` location: see ``ragnews.index.milvus``)."""
+
+    def __init__(
+        self, location: Location, snapshot: Snapshot, embedder: Embedder | None = None
+    ) -> None:
+        self.home = location if isinstance(location, Folder | MilvusHome) else home_of(location)
         self._snapshot = snapshot
         self._embedder = embedder
         self._query_encoder: Embedder | QueryEncoder | None = embedder
+
+    @property
+    def location(self) -> str:
+        """Where the index lives: its folder, or its ``milvus://`` location (no password)."""
+        return str(self.home)
+
+    @property
+    def path(self) -> Path:
+        """The folder of an index kept in a folder."""
+        if not isinstance(self.home, Folder):
+            raise IndexStoreError(f"{self.home}: a Milvus index has no folder")
+        return self.home.path
+
+    @staticmethod
+    def exists(location: Location) -> bool:
+        """Whether an index is at ``location``.
+
+        Example:
+            >>> Index.exists("indexes/no-such-index")
+            False
+        """
+        home = location if isinstance(location, Folder | MilvusHome) else home_of(location)
+        return home.exists()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -85,7 +117,7 @@ class Index:
     def build(
         cls,
         documents: Iterable[Document],
-        path: str | Path,
+        path: Location,
         model: str = DEFAULT_MODEL,
         chunking: ChunkSettings | None = None,
         embedder: Embedder | None = None,
@@ -95,7 +127,7 @@ class Index:
         vectors: VectorSettings | None = None,
         overwrite: bool = False,
     ) -> Index:
-        """Create a new index at ``path`` from ``documents``.
+        """Create a new index at ``path`` (a folder, or ``milvus://...``) from ``documents``.
 
         An index already at ``path`` is an ``IndexExistsError`` unless ``overwrite`` (then
         the new index replaces it; to add articles, use ``Index.open(path).add``). A first
@@ -110,17 +142,19 @@ class Index:
             >>> Index.build(docs, "indexes/big", vectors=VectorSettings("hnsw"))  # doctest: +SKIP
         """
         docs = list(documents)
-        path = Path(path)
+        home = path if isinstance(path, Folder | MilvusHome) else home_of(path)
         if not docs:
-            raise EmptyCorpusError(f"{path}: no documents to index")
-        if path.exists() and not path.is_dir():
-            raise IndexStoreError(f"{path}: a file, not an index directory")
-        if is_index(path) and not overwrite:
+            raise EmptyCorpusError(f"{home}: no documents to index")
+        home.check_new()
+        first = not (home.path.exists() if isinstance(home, Folder) else home.exists())
+        if not first and home.exists() and not overwrite:
             raise IndexExistsError(
-                f"{path}: an index is already here; add to it with `ragnews index` "
+                f"{home}: an index is already here; add to it with `ragnews index` "
                 "(Index.open(path).add), or pass overwrite=True to replace it"
             )
         embedder = embedder or Embedder.load(model)
+        lexical_settings = lexical or LexicalSettings()
+        vector_settings = vectors or VectorSettings()
         created = now()
         manifest = {
             "format": FORMAT_NAME,
@@ -128,28 +162,30 @@ class Index:
             "ragnews_version": __version__,
             "model": {"name": embedder.name, "dimension": embedder.dimension},
             "chunking": (chunking or ChunkSettings()).to_dict(),
-            "lexical": (lexical or LexicalSettings()).to_dict(),
+            "lexical": lexical_settings.to_dict(),
             "duplicates": (duplicates or DuplicateSettings()).to_dict(),
-            "vectors": {**(vectors or VectorSettings()).to_dict(), "built": {"type": "flat"}},
+            "vectors": {**vector_settings.to_dict(), "built": {"type": "flat"}},
             "counts": {"documents": 0, "passages": 0},
             "created": created,
             "updated": created,
         }
-        empty = empty_snapshot(manifest, embedder.dimension, lexical, duplicates, vectors)
-        index = cls(path, empty, embedder)
-        first = not path.exists()
+        store = home.new_store(embedder.dimension, vector_settings, lexical_settings)
+        empty = empty_snapshot(
+            manifest, embedder.dimension, lexical_settings, duplicates, vector_settings, store
+        )
+        index = cls(home, empty, embedder)
         try:
             index.add(docs, progress=progress)
         except BaseException:
-            if first and not is_index(path):  # nothing was written: leave nothing behind
-                shutil.rmtree(path, ignore_errors=True)
+            if first and not home.exists():  # nothing was written: leave nothing behind
+                home.remove()
             raise
         return index
 
     @classmethod
     def open(
         cls,
-        path: str | Path,
+        path: Location,
         model: str | None = None,
         embedder: Embedder | None = None,
         *,
@@ -158,7 +194,7 @@ class Index:
         min_tokens: int | None = None,
         vectors: Kind | None = None,
     ) -> Index:
-        """Open the index at ``path``.
+        """Open the index at ``path`` (a folder, or ``milvus://...``).
 
         ``model``, the chunking sizes and ``vectors``, when given, must be what the
         index was built with (an ``IndexMismatchError`` says to rebuild it otherwise).
@@ -170,7 +206,9 @@ class Index:
             ...
             ragnews.errors.IndexMismatchError: indexes/demo: built with --max-tokens 200, ...
         """
-        snapshot = read_snapshot(Path(path))
+        home = path if isinstance(path, Folder | MilvusHome) else home_of(path)
+        path = str(home)
+        snapshot = home.read()
         built_with = snapshot.manifest["model"]["name"]
         if model is not None and model != built_with:
             raise IndexMismatchError(
@@ -193,7 +231,7 @@ class Index:
                     f"{path}: built with --{name.replace('_', '-')} {built}, not {asked}; "
                     "rebuild it to change how articles are split"
                 )
-        return cls(Path(path), snapshot, embedder)
+        return cls(home, snapshot, embedder)
 
     def add(self, documents: Iterable[Document], progress: bool | Report = False) -> AddReport:
         """Index new documents, replace those whose id is known with new text, and save.
@@ -273,7 +311,7 @@ class Index:
         snapshot = updated(snap, grouped.index, grouped.unindex, lambda: self.embedder, report)
         snapshot.duplicates = grouped.duplicates
         report("saving", 0, 1)
-        snapshot.version = write_snapshot(self.path, snapshot)
+        snapshot.version = self.home.write(snapshot)
         report("saving", 1, 1)
         self._snapshot = snapshot
         return grouped.aliased
@@ -283,10 +321,10 @@ class Index:
         """One writer at a time (``writer_lock``); inside, the snapshot is the live one: when
         another writer saved since this index was opened, its version is read first, so no
         writer's change is lost."""
-        with writer_lock(self.path):
-            live = live_version(self.path)
+        with self.home.lock():
+            live = self.home.live_version()
             if self._snapshot.version and live != self._snapshot.version:
-                self._snapshot = read_snapshot(self.path)
+                self._snapshot = self.home.read()
             yield
 
     # -- contents ---------------------------------------------------------------------------
@@ -382,33 +420,22 @@ class Index:
         if not questions:
             return []
         snap = self._snapshot
-        allowed = allowed_rows(snap.passages, snap.documents, options.filters)
         repeats = snap.repeats
         depth = k + min(k, len(repeats))
         article_of = (lambda row: snap.passages[row].doc_id) if options.spread else None
 
         def dense(queries: npt.NDArray[np.float32], deep: int) -> list[Ranking]:
             found = snap.vectors.search(queries, deep, options.filters)
-            return [[(snap.rows[key], score) for key, score in ranking] for ranking in found]
+            return [_rows(snap, ranking) for ranking in found]
 
+        terms = _term_search(snap, options.filters)
         while True:
             # the date re-orders a deeper list than the k shown, then spreads it
             asked = depth if options.around is None else max(depth, hybrid_depth(k))
             if options.around is None:
-                rankings = rank(
-                    questions,
-                    asked,
-                    options,
-                    self._encode,
-                    dense,
-                    snap.lexical,
-                    allowed,
-                    article_of,
-                )
+                rankings = rank(questions, asked, options, self._encode, dense, terms, article_of)
             else:
-                rankings = rank(
-                    questions, asked, options, self._encode, dense, snap.lexical, allowed
-                )
+                rankings = rank(questions, asked, options, self._encode, dense, terms)
                 rankings = [_dated(snap, r, options.around) for r in rankings]
                 if article_of is not None:
                     rankings = [spread(r, article_of, len(r)) for r in rankings]
@@ -437,9 +464,25 @@ class Index:
             >>> hit = view.search("power cut")[0]  # doctest: +SKIP
             >>> view.documents[hit.passage.doc_id].title  # doctest: +SKIP
         """
-        view = Index(self.path, self._snapshot, self._embedder)
+        view = Index(self.home, self._snapshot, self._embedder)
         view._query_encoder = self.query_encoder  # loaded once, by this index, and shared
         return view
+
+
+def _rows(snap: Snapshot, found: Scored) -> Ranking:
+    """Scored keys as rows of the snapshot (keys it does not hold are left out)."""
+    rows = snap.rows
+    return [(rows[key], score) for key, score in found if key in rows]
+
+
+def _term_search(snap: Snapshot, filters: Filters) -> TermSearch:
+    """BM25 over the snapshot's passages, filtered: ragnews's own, or the vector store's."""
+    lexical, vectors = snap.lexical, snap.vectors
+    if lexical is not None:
+        allowed = allowed_rows(snap.passages, snap.documents, filters)
+        return lambda question, k: lexical_ranking(lexical, question, k, allowed)
+    assert isinstance(vectors, MilvusStore)
+    return lambda question, k: _rows(snap, vectors.search_text([question], k, filters)[0])
 
 
 def _dated(snap: Snapshot, ranking: Ranking, around: str) -> Ranking:

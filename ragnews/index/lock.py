@@ -19,7 +19,14 @@ LOCK_FILE = "LOCK"
 def writer_lock(path: Path) -> Iterator[None]:
     """Hold the exclusive write lock of the index at ``path`` (created when missing)."""
     path.mkdir(parents=True, exist_ok=True)
-    with open(path / LOCK_FILE, "a") as handle:
+    with file_lock(path / LOCK_FILE):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (created when missing)."""
+    with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -37,6 +37,7 @@ from ragnews.search.backend import PassageKey, VectorRecord
 from ragnews.search.dedup import repeated_rows
 from ragnews.search.embedding import Embedder
 from ragnews.search.lexical import Lexical, LexicalSettings
+from ragnews.search.milvus_store import MilvusStore
 from ragnews.search.vector_store import FaissStore
 from ragnews.search.vectors import VectorSettings
 
@@ -51,8 +52,8 @@ class Snapshot:
     documents: dict[str, Document]
     passages: list[Passage]
     quotes: dict[str, list[Quote]]
-    vectors: FaissStore
-    lexical: Lexical
+    vectors: FaissStore | MilvusStore
+    lexical: Lexical | None  # None: the vector store searches the text itself (Milvus's BM25)
     version: str = ""  # the version directory it was read from or written to ("" = not on disk)
     duplicates: Duplicates = field(default_factory=Duplicates)
 
@@ -78,15 +79,20 @@ def empty_snapshot(
     lexical: LexicalSettings | None = None,
     duplicates: DuplicateSettings | None = None,
     vectors: VectorSettings | None = None,
+    store: MilvusStore | None = None,
 ) -> Snapshot:
-    """A snapshot with no articles, under these settings for the index's whole life."""
+    """A snapshot with no articles, under these settings for the index's whole life.
+
+    ``store``: an empty Milvus collection to hold the vectors and BM25 (default: FAISS, and
+    ragnews's own BM25).
+    """
     empty = Snapshot(
         manifest,
         {},
         [],
         {},
-        FaissStore(dimension, vectors or VectorSettings()),
-        Lexical.build([], lexical),
+        FaissStore(dimension, vectors or VectorSettings()) if store is None else store,
+        Lexical.build([], lexical) if store is None else None,
     )
     empty.duplicates = Duplicates(duplicates or DuplicateSettings())
     return empty
@@ -121,15 +127,21 @@ def updated(
         for done, doc in enumerate(fresh, 1):
             quotes[doc.id] = find_quotes(doc.text)  # spaCy loads only if a text needs it
             report("quotations", done, len(fresh))
-        records = [_record(p, documents[p.doc_id]) for p in new_passages]
+        terms = _lexical_texts(new_passages, documents, _lexical_settings(snap))
+        records = [
+            _record(p, documents[p.doc_id], text)
+            for p, text in zip(new_passages, terms, strict=True)
+        ]
         texts = [embedded_text(p, documents[p.doc_id], settings) for p in new_passages]
         vectors.add(records, _embed(model, texts, report))
     passages = sorted([p for p in snap.passages if p.doc_id not in drop] + new_passages, key=key)
-    report("BM25", 0, 1)
-    lexical = Lexical.build(
-        _lexical_texts(passages, documents, snap.lexical.settings), snap.lexical.settings
-    )
-    report("BM25", 1, 1)
+    lexical = None
+    if snap.lexical is not None:
+        report("BM25", 0, 1)
+        lexical = Lexical.build(
+            _lexical_texts(passages, documents, snap.lexical.settings), snap.lexical.settings
+        )
+        report("BM25", 1, 1)
     manifest = dict(snap.manifest)
     manifest["counts"] = {"documents": len(documents), "passages": len(passages)}
     manifest["updated"] = now()
@@ -152,8 +164,15 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _record(passage: Passage, doc: Document) -> VectorRecord:
-    return VectorRecord(key(passage), doc.source, doc.published)
+def _record(passage: Passage, doc: Document, text: str) -> VectorRecord:
+    return VectorRecord(key(passage), doc.source, doc.published, text)
+
+
+def _lexical_settings(snap: Snapshot) -> LexicalSettings:
+    if snap.lexical is not None:
+        return snap.lexical.settings
+    assert isinstance(snap.vectors, MilvusStore)
+    return snap.vectors.lexical
 
 
 def _lexical_texts(

@@ -32,7 +32,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ragnews.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from ragnews.errors import (
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStoreError,
+)
 from ragnews.index.snapshot import Snapshot
 from ragnews.ingest.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
@@ -147,6 +152,8 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> str:
     live = live_version(path) or "v-000000"
     _remove_unfinished(path, live)
     name = f"v-{int(live.split('-')[1]) + 1:06d}"
+    if not isinstance(snapshot.vectors, FaissStore) or snapshot.lexical is None:
+        raise IndexStoreError(f"{path}: a folder holds FAISS vectors and ragnews's BM25 only")
     tmp = path / f"{name}.tmp"
     tmp.mkdir()
     snapshot.vectors.save(tmp)

@@ -43,11 +43,13 @@ Scored = list[tuple[PassageKey, float]]
 
 @dataclass(frozen=True)
 class VectorRecord:
-    """One passage's key and the fields of its article that filters read."""
+    """One passage's key, the fields of its article that filters read, and ``text``: what a
+    backend with its own full-text search indexes (``FaissStore`` keeps no text)."""
 
     key: PassageKey
     source: str = ""
     published: str = ""
+    text: str = ""
 
 
 @runtime_checkable

@@ -1,9 +1,10 @@
-"""Rank an index's passages for questions: dense (FAISS), BM25, or both fused (``hybrid``).
+"""Rank an index's passages for questions: dense, BM25, or both fused (``hybrid``).
 
 A ranking is a list of ``(row, score)`` pairs, best first, where ``row`` numbers the
 snapshot's passages. Filters are applied inside each search (the vector backend's own filter;
-a boolean mask over rows for BM25), so ``k`` rows come back whenever ``k`` allowed rows
-exist; ``bm25`` returns only rows that share a term with the question. ``hybrid`` fuses the
+a boolean mask over rows for ragnews's BM25, an expression for Milvus's), so ``k`` rows come
+back whenever ``k`` allowed rows exist; ``bm25`` returns only rows that share a term with the
+question. ``hybrid`` fuses the
 dense and BM25 rankings, each taken ``max(4 * k, 50)`` deep: by default with ``score_fusion``
 (z-scores, weights 0.75 dense and 0.25 BM25: the best of the settings benchmarks/fusion.py
 compares), or by reciprocal rank fusion; its scores are the fused scores. The best row of each
@@ -42,6 +43,7 @@ Ranking = list[tuple[int, float]]
 Mask = npt.NDArray[np.bool_]
 Encode = Callable[[list[str]], npt.NDArray[np.float32]]
 DenseSearch = Callable[[npt.NDArray[np.float32], int], list[Ranking]]
+TermSearch = Callable[[str, int], Ranking]  # a question's best rows by BM25, filtered
 
 
 def allowed_rows(
@@ -60,18 +62,18 @@ def rank(
     options: SearchOptions,
     encode: Encode,
     dense: DenseSearch,
-    lexical: Lexical,
-    allowed: Mask | None = None,
+    terms: TermSearch,
     article_of: Callable[[int], str] | None = None,
 ) -> list[Ranking]:
     """The best ``k`` rows for each question, as ``options`` asks.
 
     ``encode`` embeds the questions and ``dense`` searches the vectors, filtered as
-    ``options.filters`` says (neither is called in ``bm25`` mode); ``allowed`` is the same
-    filter as a mask over BM25's rows. In ``hybrid`` mode the dense and BM25 rankings are
-    fused by ``options.fusion``, weighted by ``options.weights``. With ``article_of`` (a
-    row's article), each article's best row comes before any article's second (``spread``),
-    taken from rankings ``hybrid_depth(k)`` deep; hybrid still shows each ranking's best row.
+    ``options.filters`` says (neither is called in ``bm25`` mode); ``terms`` is the BM25
+    search, filtered the same way (``lexical_ranking`` over ragnews's own BM25). In ``hybrid``
+    mode the dense and BM25 rankings are fused by ``options.fusion``, weighted by
+    ``options.weights``. With ``article_of`` (a row's article), each article's best row comes
+    before any article's second (``spread``), taken from rankings ``hybrid_depth(k)`` deep;
+    hybrid still shows each ranking's best row.
     """
     if k < 1:
         raise SearchError(f"k must be at least 1, got {k}")
@@ -81,14 +83,14 @@ def rank(
         return ranking if article_of is None else spread(ranking, article_of, k)
 
     if options.mode == "bm25":
-        return [spread_k(lexical_ranking(lexical, q, deep, allowed)) for q in questions]
+        return [spread_k(terms(q, deep)) for q in questions]
     if options.mode == "dense":
         return [spread_k(r) for r in dense(encode(list(questions)), deep)]
     depth = hybrid_depth(k)
     weights = options.weights
     fused = []
     for question, by_vector in zip(questions, dense(encode(list(questions)), depth), strict=True):
-        by_term = lexical_ranking(lexical, question, depth, allowed)
+        by_term = terms(question, depth)
         if options.fusion == "score":
             both = score_fusion([by_vector, by_term], weights)
         else:

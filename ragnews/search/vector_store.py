@@ -74,6 +74,7 @@ class FaissStore:
                 f"{len(records)} records for vectors of shape {vectors.shape}; "
                 f"need one {self.dimension}-dimensional vector each"
             )
+        records = [VectorRecord(r.key, r.source, r.published) for r in records]  # no text
         new = {r.key for r in records}
         keep = [i for i, r in enumerate(self._records) if r.key not in new]
         held = [self._records[i] for i in keep] + list(records)

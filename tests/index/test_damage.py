@@ -97,7 +97,7 @@ def test_an_interrupted_first_build_leaves_nothing(
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("ragnews.index.index.write_snapshot", interrupt)
+    monkeypatch.setattr("ragnews.index.homes.write_snapshot", interrupt)
     path = tmp_path / "new"
     with pytest.raises(KeyboardInterrupt):
         Index.build(archive_docs, path, embedder=embedder)

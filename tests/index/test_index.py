@@ -21,6 +21,7 @@ from ragnews import (
 )
 from ragnews.index.store import FORMAT_VERSION
 from ragnews.search.embedding import QueryEncoder
+from tests.conftest import faiss_of
 
 QUESTION = "Who canceled the delegation?"
 
@@ -140,8 +141,8 @@ def test_a_save_killed_midway_loses_nothing(
     assert run.returncode == -9, run.stderr.decode()
     after = Index.open(path, embedder=embedder)
     assert after.documents == before.documents and after.passages == before.passages
-    vectors = after._snapshot.vectors.faiss_index.reconstruct_n(0, len(after))
-    assert np.allclose(vectors, before._snapshot.vectors.faiss_index.reconstruct_n(0, len(before)))
+    vectors = faiss_of(after).reconstruct_n(0, len(after))
+    assert np.allclose(vectors, faiss_of(before).reconstruct_n(0, len(before)))
     # The next save cleans up what the killed one left and works.
     after.add([archive_docs[2]])
     assert set(Index.open(path).documents) == {d.id for d in archive_docs[:3]}
@@ -203,7 +204,8 @@ def test_readers_see_the_old_or_the_new_index_while_another_process_writes(
             index = Index.open(path)
             ids = frozenset(index.documents)
             assert ids in (base, base | {"extra"})
-            assert index._snapshot.lexical.rows == len(index)  # BM25 rows match the passages
+            lexical = index._snapshot.lexical
+            assert lexical is not None and lexical.rows == len(index)  # a BM25 row a passage
             hits = index.search("When does the ferry to the island run?", 3, SearchOptions("bm25"))
             assert all(h.passage.doc_id in ids for h in hits)
             seen.add(ids)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ragnews import ChunkSettings, Document, Embedder, Filters, Index, SearchOptions
 from ragnews.ingest import duplicates
 from ragnews.search.options import MODES
+from tests.conftest import lexical_of
 
 # A different story on the same subject that quotes two of the demo article's paragraphs.
 OTHER = Document(
@@ -200,7 +201,7 @@ def test_any_sequence_of_changes_groups_like_a_rebuilt_index(
             assert changed.documents == rebuilt.documents
             assert {i: changed.alias_of(i) for i in held} == {i: rebuilt.alias_of(i) for i in held}
             assert changed.passages == rebuilt.passages
-            one, other = changed._snapshot.lexical, rebuilt._snapshot.lexical
+            one, other = lexical_of(changed), lexical_of(rebuilt)
             assert one.terms == other.terms and np.array_equal(one.data, other.data)
             assert np.array_equal(one.indptr, other.indptr)
             for mode in MODES:

@@ -21,7 +21,7 @@ from ragnews.errors import SearchError
 from ragnews.ingest.documents import load_documents
 from ragnews.search.fusion import keep_leaders, score_fusion
 from ragnews.search.options import MODES, Mode
-from tests.conftest import PARAGRAPHS, ROOT
+from tests.conftest import PARAGRAPHS, ROOT, faiss_of, lexical_of
 
 POWER = "How many homes lost power?"
 QUESTIONS = [POWER, "Who designed the library?", "How much did the bridge repairs cost?"]
@@ -384,13 +384,13 @@ def _apply(index: Index, state: dict[str, Document], docs: list[Document], opera
 def _assert_same_index(changed: Index, rebuilt: Index) -> None:
     assert changed.documents == rebuilt.documents
     assert changed.passages == rebuilt.passages
-    one, other = changed._snapshot, rebuilt._snapshot
-    assert one.lexical.terms == other.lexical.terms  # the BM25 statistics, bit for bit
-    assert np.array_equal(one.lexical.data, other.lexical.data)
-    assert np.array_equal(one.lexical.indices, other.lexical.indices)
-    assert np.array_equal(one.lexical.indptr, other.lexical.indptr)
-    vectors = one.vectors.faiss_index.reconstruct_n(0, len(changed))
-    assert np.allclose(vectors, other.vectors.faiss_index.reconstruct_n(0, len(rebuilt)), atol=1e-5)
+    one, other = lexical_of(changed), lexical_of(rebuilt)
+    assert one.terms == other.terms  # the BM25 statistics, bit for bit
+    assert np.array_equal(one.data, other.data)
+    assert np.array_equal(one.indices, other.indices)
+    assert np.array_equal(one.indptr, other.indptr)
+    vectors = faiss_of(changed).reconstruct_n(0, len(changed))
+    assert np.allclose(vectors, faiss_of(rebuilt).reconstruct_n(0, len(rebuilt)), atol=1e-5)
     for mode in MODES:
         for filters in FILTERS:
             got = changed.search_many(QUESTIONS, 5, SearchOptions(mode, filters=Filters(**filters)))

@@ -18,6 +18,7 @@ from ragnews.search.vectors import (
     describe,
     search_vectors,
 )
+from tests.conftest import faiss_of
 
 DIMENSION = 384
 
@@ -113,13 +114,13 @@ def test_an_index_keeps_its_vector_type_across_reopen_and_updates(
     index.delete([archive_docs[0].id])
     reopened = Index.open(path, embedder=fp32)
     assert reopened.manifest["vectors"]["kind"] == kind
-    assert describe(reopened._snapshot.vectors.faiss_index)["type"] == kind
+    assert describe(faiss_of(reopened))["type"] == kind
     rebuilt = Index.build(
         archive_docs[1:], tmp_path / "rebuilt", embedder=fp32, vectors=VectorSettings(kind)
     )
     assert reopened.passages == rebuilt.passages
-    vectors = all_vectors(reopened._snapshot.vectors.faiss_index)
-    assert np.allclose(vectors, all_vectors(rebuilt._snapshot.vectors.faiss_index), atol=1e-5)
+    vectors = all_vectors(faiss_of(reopened))
+    assert np.allclose(vectors, all_vectors(faiss_of(rebuilt)), atol=1e-5)
     question = "How many homes lost power?"
     top = reopened.search(question, 3, SearchOptions("dense"))
     assert top[0].passage.doc_id == "storm-2024-05-20"
@@ -147,6 +148,6 @@ def test_the_demo_article_answers_through_an_ivf_index(
     index = Index.build(
         [demo_doc], tmp_path / "demo", embedder=embedder, vectors=VectorSettings("ivf")
     )
-    assert describe(index._snapshot.vectors.faiss_index)["type"] == "ivf"
+    assert describe(faiss_of(index))["type"] == "ivf"
     hits = index.search("Who canceled the delegation?", k=3)
     assert (3, 4, 5) in [h.passage.paragraphs for h in hits]  # paragraph 3, packed
