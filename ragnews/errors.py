@@ -57,6 +57,10 @@ class IndexMismatchError(IndexStoreError):
     """The index was built with another embedding model or an unknown format version."""
 
 
+class IndexVersionGoneError(IndexStoreError):
+    """The version of a Milvus index being searched is gone: writers replaced it since."""
+
+
 class EmptyCorpusError(RagnewsError):
     """No readable article was given to index."""
 

@@ -115,8 +115,14 @@ class Folder:
         return sum(f.stat().st_size for f in version.iterdir() if f.is_file())
 
 
-def home_of(location: str | Path) -> Folder | MilvusHome:
-    """The home ``location`` names: ``milvus://...`` is Milvus, anything else a folder."""
+Location = str | Path | Folder | MilvusHome
+
+
+def home_of(location: Location) -> Folder | MilvusHome:
+    """The home ``location`` names: ``milvus://...`` is Milvus, anything else a folder (a
+    home is itself)."""
+    if isinstance(location, Folder | MilvusHome):
+        return location
     if is_milvus(location):
         return MilvusHome.parse(str(location))
     return Folder(Path(location))

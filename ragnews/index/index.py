@@ -30,10 +30,10 @@ from ragnews.errors import (
     IndexExistsError,
     IndexMismatchError,
     IndexStoreError,
+    IndexVersionGoneError,
     SearchError,
 )
-from ragnews.index.homes import Folder, home_of
-from ragnews.index.milvus import MilvusHome
+from ragnews.index.homes import Folder, Location, home_of
 from ragnews.index.progress import ConsoleProgress, Report, silent
 from ragnews.index.snapshot import Snapshot, empty_snapshot, now, updated
 from ragnews.index.store import FORMAT_NAME, FORMAT_VERSION
@@ -73,9 +73,6 @@ class AddReport:
     aliased: tuple[tuple[str, str], ...] = ()
 
 
-Location = str | Path | Folder | MilvusHome
-
-
 class Index:
     """Passages of news articles, their vectors and their provenance, kept in one folder or in
     Milvus (a ``milvus://`` location: see ``ragnews.index.milvus``)."""
@@ -83,7 +80,7 @@ class Index:
     def __init__(
         self, location: Location, snapshot: Snapshot, embedder: Embedder | None = None
     ) -> None:
-        self.home = location if isinstance(location, Folder | MilvusHome) else home_of(location)
+        self.home = home_of(location)
         self._snapshot = snapshot
         self._embedder = embedder
         self._query_encoder: Embedder | QueryEncoder | None = embedder
@@ -108,7 +105,7 @@ class Index:
             >>> Index.exists("indexes/no-such-index")
             False
         """
-        home = location if isinstance(location, Folder | MilvusHome) else home_of(location)
+        home = home_of(location)
         return home.exists()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -142,7 +139,7 @@ class Index:
             >>> Index.build(docs, "indexes/big", vectors=VectorSettings("hnsw"))  # doctest: +SKIP
         """
         docs = list(documents)
-        home = path if isinstance(path, Folder | MilvusHome) else home_of(path)
+        home = home_of(path)
         if not docs:
             raise EmptyCorpusError(f"{home}: no documents to index")
         home.check_new()
@@ -206,7 +203,7 @@ class Index:
             ...
             ragnews.errors.IndexMismatchError: indexes/demo: built with --max-tokens 200, ...
         """
-        home = path if isinstance(path, Folder | MilvusHome) else home_of(path)
+        home = home_of(path)
         path = str(home)
         snapshot = home.read()
         built_with = snapshot.manifest["model"]["name"]
@@ -419,6 +416,15 @@ class Index:
             check_question(question)
         if not questions:
             return []
+        try:
+            return self._search_many(questions, k, options)
+        except IndexVersionGoneError:  # a Milvus index changed twice since: read the live one
+            self._snapshot = self.home.read()
+            return self._search_many(questions, k, options)
+
+    def _search_many(
+        self, questions: Sequence[str], k: int, options: SearchOptions
+    ) -> list[list[Hit]]:
         snap = self._snapshot
         repeats = snap.repeats
         depth = k + min(k, len(repeats))

@@ -50,7 +50,7 @@ from ragnews.index.snapshot import Snapshot
 from ragnews.ingest.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
 from ragnews.search.lexical import LexicalSettings
-from ragnews.search.milvus_store import PAGE, MilvusStore, connect, loaded
+from ragnews.search.milvus_store import PAGE, MilvusStore, connect, create, loaded
 from ragnews.search.vectors import VectorSettings
 
 SCHEME = "milvus://"
@@ -338,9 +338,7 @@ def _create_records(client: Any, collection: str) -> None:
     schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
     index = client.prepare_index_params()
     index.add_index("unused", index_type="FLAT", metric_type="L2")
-    client.create_collection(
-        collection, schema=schema, index_params=index, consistency_level="Strong"
-    )
+    create(client, collection, schema, index)
 
 
 def _record_rows(snapshot: Snapshot) -> Iterator[dict[str, Any]]:

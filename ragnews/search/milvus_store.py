@@ -44,7 +44,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from ragnews.errors import IndexStoreError
+from ragnews.errors import IndexStoreError, IndexVersionGoneError
 from ragnews.search.backend import PassageKey, Scored, VectorRecord, Vectors
 from ragnews.search.filters import Filters, fold
 from ragnews.search.lexical import LexicalSettings, tokenize
@@ -132,8 +132,7 @@ class MilvusStore:
         if k <= 0 or not len(queries):
             return [[] for _ in queries]
         self.seal()
-        found = self._client.search(
-            self.collection,
+        found = self._search(
             data=np.asarray(queries, dtype=np.float32).tolist(),
             anns_field="vector",
             limit=k,
@@ -159,8 +158,7 @@ class MilvusStore:
         asked = [i for i, q in enumerate(queries) if q]  # a question of stopwords finds nothing
         if not asked:
             return [[] for _ in questions]
-        found = self._client.search(
-            self.collection,
+        found = self._search(
             data=[queries[i] for i in asked],
             anns_field="sparse",
             limit=k,
@@ -286,9 +284,7 @@ class MilvusStore:
             metric_type="BM25",
             params={"bm25_k1": self.lexical.k1, "bm25_b": self.lexical.b},
         )
-        self._client.create_collection(
-            self.collection, schema=schema, index_params=index, consistency_level="Strong"
-        )
+        create(self._client, self.collection, schema, index)
 
     def _index_params(self) -> dict[str, Any]:
         """The vector index the collection holds now, as ``add_index`` takes it."""
@@ -307,6 +303,17 @@ class MilvusStore:
         if kind == "HNSW":
             return {"ef": max(k, self.settings.ef_search or HNSW_EF)}
         return {}
+
+    def _search(self, **asked: Any) -> Any:
+        """The collection's search; ``IndexVersionGoneError`` when the collection is gone."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            return self._client.search(self.collection, **asked)
+        except MilvusException:
+            if self._client.has_collection(self.collection):
+                raise
+            raise IndexVersionGoneError(f"{self.uri}: {self.collection} is gone") from None
 
     def _rows(self, fields: list[str]) -> list[dict[str, Any]]:
         iterator = self._client.query_iterator(
@@ -357,6 +364,17 @@ def disconnect(uri: str, token: str = "") -> None:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
+
+
+def create(client: Any, collection: str, schema: Any, index: Any) -> None:
+    """Create an empty collection with its indexes, loaded for searches.
+
+    pymilvus waits for each index to be built by polling every 0.5 s; an empty collection's
+    indexes have nothing to build, so that wait is skipped.
+    """
+    client.create_collection(collection, schema=schema, consistency_level="Strong")
+    client.create_index(collection, index, sync=False)
+    client.load_collection(collection)
 
 
 def loaded(client: Any, collection: str) -> None:

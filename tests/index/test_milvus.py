@@ -140,6 +140,34 @@ def test_reopened_it_holds_the_same_records(pair: tuple[Index, Index]) -> None:
         Index.build(list(folder.documents.values()), milvus.location)
 
 
+def test_a_reader_whose_version_is_gone_reads_the_live_one(
+    tmp_path: Path, archive_docs: list[Document], embedder: Embedder
+) -> None:
+    location = lite(tmp_path)
+    Index.build(archive_docs[:2], location, embedder=embedder)
+    reader = Index.open(location, embedder=embedder)
+    writer = Index.open(location, embedder=embedder)
+    writer.add(archive_docs[2:3])
+    writer.add(archive_docs[3:4])  # the reader's version is dropped now
+    hits = reader.search("How many homes lost power?", 3)
+    assert hits[0].passage.doc_id == "storm-2024-05-20" and reader.version == "v-000003"
+
+
+def test_near_duplicates_are_kept_as_aliases(
+    tmp_path: Path, archive_docs: list[Document], embedder: Embedder
+) -> None:
+    storm = next(d for d in archive_docs if d.id == "storm-2024-05-20")
+    copy = Document("storm-copy", "Valley storm", "  ".join(storm.text.split()), "Wire")
+    index = Index.build([storm, copy], lite(tmp_path), embedder=embedder)
+    reopened = Index.open(index.location, embedder=embedder)
+    assert reopened.aliases(storm.id) == ("storm-copy",) and set(reopened.documents) == {storm.id}
+    assert reopened.all_documents == index.all_documents
+    assert reopened.delete([storm.id]) == (storm.id,)  # its alias is indexed in its place
+    again = Index.open(index.location, embedder=embedder)
+    assert set(again.documents) == {"storm-copy"} and again.alias_of("storm-copy") is None
+    assert {p.doc_id for p in again.passages} == {"storm-copy"}
+
+
 def test_updates_equal_a_build_from_scratch(
     tmp_path: Path, archive_docs: list[Document], embedder: Embedder
 ) -> None:
