@@ -2,11 +2,13 @@
 
 RagnewsError
 ├── DocumentError        a file or line that is not a readable article (file, line, reason)
-├── IndexStoreError      base of errors about an index on disk
+├── IndexStoreError      base of errors about where an index lives (a folder or Milvus:
+│   │                        a bad milvus:// location, a Milvus that cannot be reached)
 │   ├── IndexNotFoundError   no index at that path
 │   ├── IndexExistsError     an index is already there (building would replace it)
 │   ├── IndexDamagedError    a file of the index is missing, unreadable or altered
-│   └── IndexMismatchError   built with another model or format version
+│   ├── IndexMismatchError   built with another model or format version
+│   └── IndexVersionGoneError  the Milvus version being searched was dropped (read again)
 ├── EmptyCorpusError     nothing readable to index
 ├── SearchError          a search or filter that cannot run (unknown mode, malformed date)
 └── ReaderError          reader weights or checkpoint that cannot be used
@@ -38,7 +40,7 @@ class DocumentError(RagnewsError):
 
 
 class IndexStoreError(RagnewsError):
-    """Base class of errors about an index directory."""
+    """Base class of errors about where an index lives: its folder, or its Milvus."""
 
 
 class IndexNotFoundError(IndexStoreError):

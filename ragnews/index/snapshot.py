@@ -110,7 +110,7 @@ def updated(
     ``embedder`` gives the embedding model; it is called only when there is something to embed.
     ``report`` hears how each long step goes (``ragnews.index.progress``).
     """
-    from ragnews.quotes.finding import find_quotes
+    from ragnews.quotes.finding import find_quotes_many
 
     vectors = snap.vectors.copy()
     vectors.delete(key(p) for p in snap.passages if p.doc_id in drop)
@@ -124,8 +124,10 @@ def updated(
         report("chunking", 0, len(fresh))
         new_passages = _chunk(fresh, settings, model)
         report("chunking", len(fresh), len(fresh))
-        for done, doc in enumerate(fresh, 1):
-            quotes[doc.id] = find_quotes(doc.text)  # spaCy loads only if a text needs it
+        report("quotations", 0, len(fresh))
+        found = find_quotes_many([d.text for d in fresh])  # spaCy loads only if a text needs it
+        for done, (doc, held) in enumerate(zip(fresh, found, strict=True), 1):
+            quotes[doc.id] = held
             report("quotations", done, len(fresh))
         terms = _lexical_texts(new_passages, documents, _lexical_settings(snap))
         records = [

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from spacy.language import Language
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
 from ragnews.quotes.names import (
     ORGANISATION_WORDS,
@@ -81,8 +81,12 @@ def has_speech_verb(text: str) -> bool:
     return _SPEECH_WORDS.search(text) is not None
 
 
-def speakers(text: str, quotes: list[tuple[int, int]], nlp: Language) -> list[str | None]:
+def speakers(
+    text: str, quotes: list[tuple[int, int]], nlp: Language, docs: list[Doc] | None = None
+) -> list[str | None]:
     """The speaker's full name (or None) of each quotation ``text[start:end]`` of ``quotes``.
+
+    ``docs``: the article's paragraphs (``paragraph_spans``) already parsed by ``nlp``.
 
     Example:
         >>> from ragnews.quotes.finding import load_nlp
@@ -90,7 +94,7 @@ def speakers(text: str, quotes: list[tuple[int, int]], nlp: Language) -> list[st
         >>> speakers(text, [(1, 6)], load_nlp())
         ['Jane Roe']
     """
-    return _Article(text, quotes, nlp).speakers()
+    return _Article(text, quotes, nlp, docs).speakers()
 
 
 def _is_title(text: str, start: int, end: int) -> bool:
@@ -140,13 +144,21 @@ class _Mention(NamedTuple):
 class _Article:
     """One article parsed paragraph by paragraph, with its people and their subject mentions."""
 
-    def __init__(self, text: str, quotes: list[tuple[int, int]], nlp: Language) -> None:
+    def __init__(
+        self,
+        text: str,
+        quotes: list[tuple[int, int]],
+        nlp: Language,
+        docs: list[Doc] | None = None,
+    ) -> None:
         self.text = text
         self.quotes = quotes
         self.starts = [s for s, _ in quotes]
         self.paragraphs = paragraph_spans(text)
         self.paragraph_starts = [s for s, _ in self.paragraphs]
-        self.docs = list(nlp.pipe(text[s:e] for s, e in self.paragraphs))
+        if docs is None:
+            docs = list(nlp.pipe(text[s:e] for s, e in self.paragraphs))
+        self.docs = docs
         self.base = {id(doc): s for doc, (s, _) in zip(self.docs, self.paragraphs, strict=True)}
         spans = [name_span(t) for d in self.docs for t in d if t.dep_ in _SUBJECTS]
         # each entity with what the tagger left out ("ter" of "Marjolein ter Haar")

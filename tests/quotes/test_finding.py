@@ -15,7 +15,7 @@ from spacy.language import Language
 from ragnews.bench.quotes import attribution_scores
 from ragnews.quotes import finding as quotes
 from ragnews.quotes import names, speakers
-from ragnews.quotes.finding import find_quotes, load_nlp, quote_spans
+from ragnews.quotes.finding import find_quotes, find_quotes_many, load_nlp, quote_spans
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = (ROOT / "ragnews" / "data" / "demo" / "biden-netanyahu.txt").read_text(encoding="utf-8")
@@ -469,3 +469,19 @@ def test_quotes_without_any_speech_verb_skip_the_parser(monkeypatch: pytest.Monk
         ("Normandy", None),
         ("Northmen", None),
     ]
+
+
+def test_a_batch_parsed_on_two_processes_finds_what_one_article_at_a_time_does(
+    nlp: Language,
+) -> None:
+    texts = [
+        json.loads(line)["text"]
+        for folder in ("test",)
+        for line in (ROOT / "benchmarks" / "quotes" / folder / "articles.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
+    texts.append("No quotation here.")
+    batch = list(find_quotes_many(texts, processes=2))
+    assert batch == [find_quotes(text, nlp) for text in texts]
+    assert sum(q.speaker is not None for found in batch for q in found) > 30
