@@ -199,9 +199,7 @@ class MilvusStore:
             return
         self._changed = False
         wanted = _index_type(self.settings, len(self))
-        if wanted["index_type"] == self._built.get("index_type") and wanted.get(
-            "params"
-        ) == self._built.get("params"):
+        if wanted == self._built:
             return
         self._client.release_collection(self.collection)
         self._client.drop_index(self.collection, "vector")
@@ -218,10 +216,6 @@ class MilvusStore:
         return {"type": kind, "engine": "milvus", **self._built.get("params", {})} | (
             {"search": self._search_params(1)} if kind != "flat" else {}
         )
-
-    def drop(self) -> None:
-        """Remove the collection from Milvus."""
-        self._client.drop_collection(self.collection)
 
     def flush(self) -> None:
         """Have Milvus persist every row written so far."""
@@ -287,17 +281,17 @@ class MilvusStore:
         create(self._client, self.collection, schema, index)
 
     def _index_params(self) -> dict[str, Any]:
-        """The vector index the collection holds now, as ``add_index`` takes it."""
-        described = self._client.describe_index(self.collection, "vector")
-        kind = str(described.get("index_type", "FLAT"))
-        names = {"IVF_FLAT": ("nlist",), "HNSW": ("M", "efConstruction")}.get(kind, ())
-        params = {n: int(described[n]) for n in names if n in described}
-        return {"index_type": kind, **({"params": params} if params else {})}
+        """The vector index the collection holds now, as ``add_index`` takes it: the one
+        ``settings`` give its size, when it is of that type (``seal`` built it so; Milvus Lite
+        does not describe an index's parameters), else its type alone."""
+        kind = str(self._client.describe_index(self.collection, "vector")["index_type"])
+        wanted = _index_type(self.settings, len(self))
+        return wanted if wanted["index_type"] == kind else {"index_type": kind}
 
     def _search_params(self, k: int) -> dict[str, int]:
         kind = self._built["index_type"]
         if kind == "IVF_FLAT":
-            nlist = int(self._built["params"]["nlist"])
+            nlist = int(self._built.get("params", {}).get("nlist", MIN_PROBES))
             probes = self.settings.nprobe or max(MIN_PROBES, nlist // IVF_PROBE_SHARE)
             return {"nprobe": min(nlist, probes)}
         if kind == "HNSW":

@@ -21,12 +21,14 @@ from ragnews import (
     IndexExistsError,
     IndexMismatchError,
     SearchOptions,
+    VectorSettings,
     ask_many,
 )
 from ragnews.cli.commands import app
 from ragnews.errors import IndexStoreError
 from ragnews.index.milvus import MilvusHome
 from ragnews.search.milvus_store import disconnect
+from ragnews.search.options import Kind
 from tests.conftest import PARAGRAPHS, ROOT
 
 QUESTIONS = [
@@ -151,6 +153,19 @@ def test_a_reader_whose_version_is_gone_reads_the_live_one(
     writer.add(archive_docs[3:4])  # the reader's version is dropped now
     hits = reader.search("How many homes lost power?", 3)
     assert hits[0].passage.doc_id == "storm-2024-05-20" and reader.version == "v-000003"
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_a_chosen_vector_index_is_kept_and_searched(
+    tmp_path: Path, archive_docs: list[Document], embedder: Embedder, kind: Kind
+) -> None:
+    location = lite(tmp_path)
+    index = Index.build(archive_docs[:5], location, embedder=embedder, vectors=VectorSettings(kind))
+    index.add(archive_docs[5:])
+    reopened = Index.open(location, embedder=embedder, vectors=kind)
+    assert reopened.manifest["vectors"]["built"]["type"] == kind
+    hits = reopened.search("How many homes lost power?", 2, SearchOptions("dense"))
+    assert hits[0].passage.doc_id == "storm-2024-05-20"
 
 
 def test_near_duplicates_are_kept_as_aliases(
