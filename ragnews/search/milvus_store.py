@@ -36,6 +36,7 @@ import functools
 import json
 import logging
 import math
+import os
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -327,6 +328,9 @@ def connect(uri: str, token: str = "") -> Any:
     A Milvus that cannot be reached, or a Lite file another process holds, is an
     ``IndexStoreError`` that says so in one line.
     """
+    # gRPC's core logs to stderr when Milvus Lite's in-process server throttles the client's
+    # keepalive pings (the client reconnects by itself); set before grpc loads
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
