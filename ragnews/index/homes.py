@@ -115,13 +115,13 @@ class Folder:
         return sum(f.stat().st_size for f in version.iterdir() if f.is_file())
 
 
-Location = str | Path | Folder | MilvusHome
+Location = str | Path | Home
 
 
-def home_of(location: Location) -> Folder | MilvusHome:
+def home_of(location: Location) -> Home:
     """The home ``location`` names: ``milvus://...`` is Milvus, anything else a folder (a
     home is itself)."""
-    if isinstance(location, Folder | MilvusHome):
+    if not isinstance(location, str | Path):
         return location
     if is_milvus(location):
         return MilvusHome.parse(str(location))

@@ -50,7 +50,7 @@ from ragnews.index.snapshot import Snapshot
 from ragnews.ingest.duplicates import Alias, Duplicates, DuplicateSettings
 from ragnews.records import Document, Passage, Quote
 from ragnews.search.lexical import LexicalSettings
-from ragnews.search.milvus_store import PAGE, MilvusStore, connect, create, loaded
+from ragnews.search.milvus_store import PAGE, MilvusStore, connect, create, loaded, pages
 from ragnews.search.vectors import VectorSettings
 
 SCHEME = "milvus://"
@@ -59,6 +59,7 @@ DEFAULT_PORT = 19530
 PART_CHARS = 16_000  # characters of a JSON document per row (UTF-8: at most 64,000 bytes)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 _LIVE = "live"
+REBUILD = "rebuild it into a new milvus:// location (or Index.build(..., overwrite=True))"
 
 
 @dataclass(frozen=True)
@@ -286,14 +287,10 @@ class MilvusHome:
             raise self._damaged(f"collection {collection} is missing")
         loaded(client, collection)
         parts: dict[tuple[str, str], dict[int, str]] = {}
-        iterator = client.query_iterator(
-            collection, batch_size=PAGE, filter="", output_fields=["pk", "body"]
-        )
-        while batch := iterator.next():
+        for batch in pages(client, collection, ["pk", "body"]):
             for row in batch:
                 kind, key, part = json.loads(base64.urlsafe_b64decode(row["pk"]))
                 parts.setdefault((kind, key), {})[int(part)] = row["body"]
-        iterator.close()
         for (kind, key), pieces in sorted(parts.items()):
             if sorted(pieces) != list(range(len(pieces))):
                 raise self._damaged(f"{kind} {key!r} has parts missing")
@@ -307,9 +304,7 @@ class MilvusHome:
                 client.drop_collection(collection)
 
     def _damaged(self, what: str) -> IndexDamagedError:
-        return IndexDamagedError(
-            f"{self}: index damaged: {what}; rebuild it with `ragnews index --overwrite`"
-        )
+        return IndexDamagedError(f"{self}: index damaged: {what}; {REBUILD}")
 
 
 def is_milvus(location: str | Path) -> bool:
@@ -324,7 +319,7 @@ def _check_format(home: MilvusHome, manifest: dict[str, Any]) -> None:
         raise IndexMismatchError(
             f"{home}: index format {manifest.get('format')!r} version "
             f"{manifest.get('format_version')!r}; this ragnews reads {FORMAT_NAME!r} version "
-            f"{FORMAT_VERSION}; rebuild it with `ragnews index --overwrite`"
+            f"{FORMAT_VERSION}; {REBUILD}"
         )
 
 

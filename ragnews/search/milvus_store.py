@@ -39,7 +39,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -182,16 +182,10 @@ class MilvusStore:
             token=self.token,
             family=self.family,
         )
-        iterator = self._client.query_iterator(
-            self.collection,
-            batch_size=PAGE,
-            filter="",
-            output_fields=["pk", "vector", "terms", "source", "day"],
-        )
-        while batch := iterator.next():
-            twin._client.insert(twin.collection, [dict(row) for row in batch])
+        fields = ["pk", "vector", "terms", "source", "day"]
+        for batch in pages(self._client, self.collection, fields):
+            twin._client.insert(twin.collection, batch)
             twin._changed = True
-        iterator.close()
         return twin
 
     def seal(self) -> None:
@@ -311,14 +305,7 @@ class MilvusStore:
             raise IndexVersionGoneError(f"{self.uri}: {self.collection} is gone") from None
 
     def _rows(self, fields: list[str]) -> list[dict[str, Any]]:
-        iterator = self._client.query_iterator(
-            self.collection, batch_size=PAGE, filter="", output_fields=fields
-        )
-        rows: list[dict[str, Any]] = []
-        while batch := iterator.next():
-            rows += [dict(row) for row in batch]
-        iterator.close()
-        return rows
+        return [row for batch in pages(self._client, self.collection, fields) for row in batch]
 
 
 @functools.cache
@@ -362,6 +349,16 @@ def disconnect(uri: str, token: str = "") -> None:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
+
+
+def pages(client: Any, collection: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """Every row of ``collection`` (these ``fields``), ``PAGE`` rows at a time."""
+    iterator = client.query_iterator(collection, batch_size=PAGE, filter="", output_fields=fields)
+    try:
+        while batch := iterator.next():
+            yield [dict(row) for row in batch]
+    finally:
+        iterator.close()
 
 
 def create(client: Any, collection: str, schema: Any, index: Any) -> None:
