@@ -42,7 +42,6 @@ FEATURES = (
     "question_in_sentence",  # share of the question's terms found around the span
     "answer_in_question",  # share of the span's terms that the question already says
     "speaker_named",  # 1 when the span sits in a quotation whose speaker the question names
-    "verifier",  # the reader's verifier: log-odds that the span answers (0 without one)
 )
 
 # the ones that need the texts' terms
@@ -87,12 +86,11 @@ def candidate_features(
     no_answer: float,
     rank: int,
     speaker: str | None = None,
-    check: float = 0.0,
     words: bool = True,
 ) -> dict[str, float]:
     """The features of the candidate ``passage[start:end]`` (see ``FEATURES``), ``speaker``
-    being the speaker of the quotation that holds it, if any, and ``check`` the verifier's
-    log-odds for it; without ``words``, only the features that need no tokenising.
+    being the speaker of the quotation that holds it, if any; without ``words``, only those
+    that need no tokenising (``margin``, ``no_answer``, ``passage_rank``, ``speaker_named``).
 
     Example:
         >>> f = candidate_features("Who won the race?", "Ann won the race. Bob fell.", 0, 3,
@@ -105,7 +103,6 @@ def candidate_features(
         "no_answer": no_answer,
         "passage_rank": math.log1p(rank),
         "speaker_named": float(speaker_named(question, speaker)),
-        "verifier": check,
     }
     if not words:
         return scores
@@ -156,20 +153,12 @@ def fit_weights(
     folded back to weights on the raw features.
     """
     x = np.array([[row[name] for name in names] for row in rows], dtype=np.float64)
-    raw, bias = fit_logistic(x, np.asarray(correct, dtype=np.float64), l2)
-    return dict(zip(names, raw.tolist(), strict=True)), bias
-
-
-def fit_logistic(
-    x: npt.NDArray[np.floating[Any]], y: npt.NDArray[np.float64], l2: float = 1.0
-) -> tuple[npt.NDArray[np.float64], float]:
-    """``fit_weights`` on a matrix: the weights of ``x``'s columns and the bias."""
-    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(correct, dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     w = _newton(z, y, l2)
     raw = w[:-1] / scale
-    return raw, float(w[-1] - raw @ mean)
+    return dict(zip(names, raw.tolist(), strict=True)), float(w[-1] - raw @ mean)
 
 
 def _newton(

@@ -32,7 +32,6 @@ from ragnews.search.embedding import Precision, native_bf16
 
 DEFAULT_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
 CALIBRATION_FILE = "reader.json"
-VERIFIER_FILE = "verifier.safetensors"
 
 
 @dataclass(frozen=True)
@@ -43,57 +42,6 @@ class Span:
     start: int
     end: int
     score: float
-    check: float = 0.0  # the verifier's log-odds that the span answers (0 without one)
-
-
-@dataclass(frozen=True)
-class Verifier:
-    """A linear check of a candidate span: log-odds that it answers the question, from the
-    reader's last-layer vectors of the window's first token and of the span's first and last.
-
-    Example:
-        >>> v = Verifier(np.ones(2), np.zeros(2), np.array([0.0, 2.0]), -1.0)
-        >>> hidden = np.array([[1.0, 0.0], [0.0, 0.5], [0.0, 1.0]])
-        >>> starts, ends = v.token_checks(hidden)
-        >>> float(starts[1] + ends[2])  # the span of tokens 1-2: 1 + 0 + 2 - 1
-        2.0
-    """
-
-    cls: npt.NDArray[np.float32]
-    start: npt.NDArray[np.float32]
-    end: npt.NDArray[np.float32]
-    bias: float
-
-    def token_checks(
-        self, hidden: npt.NDArray[np.float32]
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-        """Each token's share of a span's log-odds as its first and as its last token (the
-        window's own share and the bias folded into the first)."""
-        window = float(hidden[0] @ self.cls) + self.bias
-        return hidden @ self.start + window, hidden @ self.end
-
-    @classmethod
-    def load(cls, path: Path) -> Verifier:
-        """The verifier saved in ``path`` (safetensors: ``cls``, ``start``, ``end``, ``bias``)."""
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        try:
-            t = load_file(str(path))
-            return cls(t["cls"], t["start"], t["end"], float(t["bias"].reshape(-1)[0]))
-        except (OSError, KeyError, ValueError, SafetensorError) as e:
-            raise ReaderError(f"{path}: not a ragnews reader verifier ({e})") from e
-
-    def save(self, path: Path) -> None:
-        """Write the verifier as safetensors."""
-        from safetensors.numpy import save_file
-
-        arrays = {"cls": self.cls, "start": self.start, "end": self.end}
-        save_file(
-            {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
-            | {"bias": np.array([self.bias], dtype=np.float32)},
-            str(path),
-        )
 
 
 @dataclass(frozen=True)
@@ -113,18 +61,12 @@ class Reader:
     """An extractive reader: a Hugging Face question-answering model and its calibration."""
 
     def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        calibration: Calibration,
-        bf16: bool = False,
-        verifier: Verifier | None = None,
+        self, model: Any, tokenizer: Any, calibration: Calibration, bf16: bool = False
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.calibration = calibration
         self.bf16 = bf16
-        self.verifier = verifier
 
     @classmethod
     def load(cls, path: str | Path | None = None, precision: Precision = "auto") -> Reader:
@@ -153,15 +95,7 @@ class Reader:
         model.eval()
         calibration = _calibration(where / CALIBRATION_FILE)
         bf16 = precision == "bf16" or (precision == "auto" and native_bf16())
-        verifier = (
-            Verifier.load(where / VERIFIER_FILE) if (where / VERIFIER_FILE).is_file() else None
-        )
-        if verifier is not None and verifier.cls.shape != (model.config.hidden_size,):
-            raise ReaderError(
-                f"{where / VERIFIER_FILE}: made for vectors of {verifier.cls.shape[0]} numbers, "
-                f"and this model's are {model.config.hidden_size} (refit the verifier)"
-            )
-        return cls(model, tokenizer, calibration, bf16, verifier)
+        return cls(model, tokenizer, calibration, bf16)
 
     def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> Reading:
         """The best ``top_n`` spans for ``question`` over all ``contexts``."""
@@ -181,21 +115,14 @@ class Reader:
             return [Reading((), 0.0) for _ in items]
         cal = self.calibration
         windows = encode_windows(self.tokenizer, questions, contexts, cal.max_length, cal.stride)
-        starts, ends, hidden = self.logits(windows, batch_size, hidden=self.verifier is not None)
+        starts, ends = self._logits(windows, batch_size)
         spans: list[list[Span]] = [[] for _ in items]
         nulls = [math.inf for _ in items]
         for w, window in enumerate(windows):
             item, ctx = owners[window.pair]
             nulls[item] = min(nulls[item], float(starts[w][0] + ends[w][0]))
-            checks = self.verifier.token_checks(hidden[w]) if self.verifier else None
-            spans[item] += window_spans(
-                window,
-                contexts[window.pair],
-                starts[w],
-                ends[w],
-                ctx,
-                cal.max_answer_tokens,
-                checks=checks,
+            spans[item] += _window_spans(
+                window, contexts[window.pair], starts[w], ends[w], ctx, cal.max_answer_tokens
             )
         return [
             Reading(tuple(_best_distinct(s, top_n)), null if null != math.inf else 0.0)
@@ -225,19 +152,14 @@ class Reader:
             )
         ]
 
-    def logits(
-        self, windows: list[Window], batch_size: int = 32, hidden: bool = False
-    ) -> tuple[
-        list[npt.NDArray[np.float32]], list[npt.NDArray[np.float32]], list[npt.NDArray[np.float32]]
-    ]:
-        """Start and end scores of every token of each window, and with ``hidden`` the last
-        layer's vector of each token (an empty list without)."""
+    def _logits(
+        self, windows: list[Window], batch_size: int
+    ) -> tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.float32]]]:
         import torch
 
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         starts: list[Any] = [None] * len(windows)
         ends: list[Any] = [None] * len(windows)
-        vectors: list[Any] = [None] * len(windows) if hidden else []
         pad = self.tokenizer.pad_token_id or 0
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
         with torch.inference_mode(), autocast:
@@ -246,16 +168,13 @@ class Reader:
                 inputs = pad_batch([(w.input_ids, w.token_type_ids) for w in batch], pad)
                 if "token_type_ids" not in self.tokenizer.model_input_names:
                     del inputs["token_type_ids"]
-                out = self.model(**inputs, output_hidden_states=hidden)
+                out = self.model(**inputs)
                 s = out.start_logits.float().numpy()
                 e = out.end_logits.float().numpy()
-                h = out.hidden_states[-1].float().numpy() if hidden else None
                 for r, i in enumerate(order[b : b + batch_size]):
                     n = len(windows[i].input_ids)
                     starts[i], ends[i] = s[r, :n], e[r, :n]
-                    if h is not None:
-                        vectors[i] = h[r, :n]
-        return starts, ends, vectors
+        return starts, ends
 
 
 def _calibration(path: Path) -> Calibration:
@@ -290,7 +209,6 @@ def reading_features(
                 no_answer=reading.null_score,
                 rank=span.context,
                 speaker=speaker,
-                check=span.check,
                 words=words,
             ),
         )
@@ -301,7 +219,7 @@ def reading_features(
 _EDGES = "\"'“”‘’«»„()[]{},.;:!?—–-"  # punctuation a span may hold inside, not at its ends
 
 
-def window_spans(
+def _window_spans(
     window: Window,
     text: str,
     starts: npt.NDArray[np.float32],
@@ -309,10 +227,8 @@ def window_spans(
     context: int,
     max_tokens: int,
     candidates: int = 20,
-    checks: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None,
 ) -> list[Span]:
-    """Valid spans of a window (with ``checks``, the verifier's per-token shares, their
-    ``check``): inside the context, start <= end, at most ``max_tokens``
+    """Valid spans of a window: inside the context, start <= end, at most ``max_tokens``
     long, made of whole words (never starting or ending inside a word's pieces), within one
     line (an answer never runs from one paragraph into the next), and not starting or ending
     on a quotation mark or other enclosing punctuation."""
@@ -350,8 +266,7 @@ def window_spans(
             assert start_off is not None and end_off is not None
             if "\n" in text[start_off[0] : end_off[1]]:
                 continue
-            check = float(checks[0][s] + checks[1][e]) if checks else 0.0
-            spans.append(Span(context, start_off[0], end_off[1], float(starts[s] + ends[e]), check))
+            spans.append(Span(context, start_off[0], end_off[1], float(starts[s] + ends[e])))
     return spans
 
 

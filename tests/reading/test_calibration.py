@@ -48,7 +48,7 @@ def test_fit_recovers_a_known_logistic_model_on_raw_features() -> None:
     rng = np.random.default_rng(0)
     n = 4000
     x = rng.normal(size=(n, len(FEATURES))) * np.arange(1, len(FEATURES) + 1) + 3.0
-    true = np.array([1.2, -0.6, -0.8, 2.0, 0.0, -1.5, 0.9, 0.4]) / np.arange(1, len(FEATURES) + 1)
+    true = np.array([1.2, -0.6, -0.8, 2.0, 0.0, -1.5, 0.9]) / np.arange(1, len(FEATURES) + 1)
     z = x @ true - 1.0 - (x @ true).mean()
     y = rng.random(n) < 1 / (1 + np.exp(-z))
     rows = [dict(zip(FEATURES, r.tolist(), strict=True)) for r in x]
@@ -77,22 +77,13 @@ def test_a_calibration_that_is_not_ours_is_a_clear_error(tmp_path: Path) -> None
 def test_without_words_only_the_scores_are_computed() -> None:
     start = PASSAGE.index("Critics")
     plain = candidate_features(
-        "Who?",
-        PASSAGE,
-        start,
-        start + 7,
-        margin=-2.0,
-        no_answer=1.0,
-        rank=2,
-        check=0.7,
-        words=False,
+        "Who?", PASSAGE, start, start + 7, margin=-2.0, no_answer=1.0, rank=2, words=False
     )
     assert plain == {
         "margin": -2.0,
         "no_answer": 1.0,
         "passage_rank": pytest.approx(math.log(3)),
         "speaker_named": 0.0,
-        "verifier": 0.7,
     }
 
 

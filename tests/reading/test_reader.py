@@ -66,7 +66,7 @@ def test_a_word_cut_by_the_windows_edge_is_never_a_span_end(
     tokenizer: PreTrainedTokenizerFast,
 ) -> None:
     """Long words split into many pieces straddle the windows' edges (found by hypothesis)."""
-    from ragnews.reading.reader import window_spans
+    from ragnews.reading.reader import _window_spans
 
     context = " ".join(["Netanyahu"] * 26 + ["x" * 30] * 6)
     windows = encode_windows(tokenizer, ["Who said it?"], [context], 128, 32)
@@ -82,7 +82,7 @@ def test_a_word_cut_by_the_windows_edge_is_never_a_span_end(
         first_char, last_char = first[0], last[1]
         cut += context[first_char - 1 : first_char + 1].isalnum()
         cut += context[last_char - 1 : last_char + 1].isalnum()
-        spans = window_spans(window, context, starts, ends, 0, 60, candidates=64)
+        spans = _window_spans(window, context, starts, ends, 0, 60, candidates=64)
         assert spans
         for span in spans:
             assert span.start == 0 or context[span.start - 1] == " "
@@ -98,60 +98,16 @@ def test_a_word_cut_by_the_windows_edge_is_never_a_span_end(
 def test_spans_are_whole_words_without_enclosing_punctuation(
     tokenizer: PreTrainedTokenizerFast, words: list[str], seed: int
 ) -> None:
-    from ragnews.reading.reader import window_spans
+    from ragnews.reading.reader import _window_spans
 
     context = " ".join(words)
     (window, *_) = encode_windows(tokenizer, ["Who said it?"], [context], 128, 32)
     rng = np.random.default_rng(seed)
     starts, ends = rng.normal(size=(2, len(window.input_ids))).astype(np.float32)
-    spans = window_spans(window, context, starts, ends, 0, 30, candidates=64)
+    spans = _window_spans(window, context, starts, ends, 0, 30, candidates=64)
     assert spans or not any(c.isalnum() for c in context)  # words give at least one span
     for span in spans:
         text = context[span.start : span.end]
         assert span.start == 0 or not context[span.start - 1].isalnum() or not text[0].isalnum()
         assert span.end == len(context) or not context[span.end].isalnum()
         assert text[0] not in "“”,.—" and text[-1] not in "“”,.—"
-
-
-def test_a_verifier_checks_each_span_from_its_window_and_changes_no_span(
-    tmp_path: Path,
-) -> None:
-    from ragnews.reading.reader import VERIFIER_FILE, Verifier
-
-    folder = save_tiny_reader(tmp_path / "reader")
-    plain = Reader.load(folder)
-    rng = np.random.default_rng(1)
-    width = plain.model.config.hidden_size
-    cls, start, end = rng.normal(size=(3, width)).astype(np.float32)
-    Verifier(cls, start, end, -0.5).save(folder / VERIFIER_FILE)
-    checked = Reader.load(folder)
-    assert checked.verifier is not None
-    context = "The delegation to Washington was canceled by Netanyahu on Monday."
-    with_checks = checked.read("Who canceled the delegation?", [context], top_n=10)
-    without = plain.read("Who canceled the delegation?", [context], top_n=10)
-    assert [(s.start, s.end, s.score) for s in with_checks.spans] == [
-        (s.start, s.end, s.score) for s in without.spans
-    ]
-    assert all(s.check == 0.0 for s in without.spans)
-    (window,) = encode_windows(
-        checked.tokenizer, ["Who canceled the delegation?"], [context], 256, 128
-    )
-    _, _, (hidden,) = checked.logits([window], hidden=True)
-    for span in with_checks.spans:
-        s = next(i for i, o in enumerate(window.offsets) if o and o[0] == span.start)
-        e = next(i for i, o in enumerate(window.offsets) if o and o[1] == span.end)
-        expected = hidden[0] @ cls + hidden[s] @ start + hidden[e] @ end - 0.5
-        assert span.check == pytest.approx(float(expected), abs=1e-4)
-
-
-def test_a_damaged_verifier_is_a_clear_error(tmp_path: Path) -> None:
-    from ragnews.reading.reader import VERIFIER_FILE, Verifier
-
-    folder = save_tiny_reader(tmp_path / "reader")
-    (folder / VERIFIER_FILE).write_bytes(b"not safetensors")
-    with pytest.raises(ReaderError, match="not a ragnews reader verifier"):
-        Reader.load(folder)
-    wrong = np.zeros(7, dtype=np.float32)
-    Verifier(wrong, wrong, wrong, 0.0).save(folder / VERIFIER_FILE)
-    with pytest.raises(ReaderError, match="vectors of 7 numbers"):
-        Reader.load(folder)
