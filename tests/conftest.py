@@ -84,8 +84,9 @@ def tokenizer() -> PreTrainedTokenizerFast:
     return loaded
 
 
-def save_tiny_reader(path: Path) -> Path:
-    """A 2-layer BERT with a random span head, saved as any local checkpoint would be."""
+def save_tiny_reader(path: Path, positions: int = 128) -> Path:
+    """A 2-layer BERT with a random span head, saved as any local checkpoint would be, for
+    inputs of up to ``positions`` word pieces."""
     torch.manual_seed(0)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
     config = BertConfig(
@@ -94,7 +95,7 @@ def save_tiny_reader(path: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=128,
+        max_position_embeddings=positions,
     )
     BertForQuestionAnswering(config).save_pretrained(path)
     tokenizer.save_pretrained(path)

@@ -165,11 +165,12 @@ def test_ask_with_a_server_prints_what_ask_prints(
     assert remote.stdout == local.stdout and "totally staged" in remote.stdout
 
 
-def test_the_demo_questions_get_the_same_answers_from_a_server(
+def test_demo_questions_get_the_same_answers_from_a_server(
     served: str, demo: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
 ) -> None:
     monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *a, **k: embedder))
-    lines = (ROOT / "benchmarks" / "demo_questions.jsonl").read_text().splitlines()[1:]
+    # every second demo question: answers, abstentions and quotations (each read takes time)
+    lines = (ROOT / "benchmarks" / "demo_questions.jsonl").read_text().splitlines()[1::2]
     questions = tmp_path / "questions.txt"
     questions.write_text("\n".join(json.loads(line)["question"] for line in lines))
     local = runner.invoke(cli, ["ask", "--questions", str(questions), "--index", str(demo.path)])

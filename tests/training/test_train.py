@@ -14,7 +14,7 @@ from transformers import PreTrainedTokenizerFast
 
 from ragnews.reading.reader import Reader
 from ragnews.reading.windows import encode_windows
-from tests.conftest import DEMO, ROOT, WORDS
+from tests.conftest import DEMO, ROOT, WORDS, save_tiny_reader
 from training.features import Feature, answer_tokens, build_features
 from training.train import collate, lr_factor
 
@@ -185,7 +185,7 @@ def test_training_resumes_from_saved_questions_without_spacy_or_faiss(tmp_path: 
         f"sys.modules.update(dict.fromkeys({blocked!r}))\n"
         "runpy.run_module('training.train', run_name='__main__')\n"
     )
-    reader = ROOT / "ragnews" / "data" / "reader"
+    reader = save_tiny_reader(tmp_path / "base", positions=512)  # trains as fast as it can
     args = ["--examples-file", str(plan), "--base", str(reader), "--out", str(tmp_path / "run")]
     args += ["--examples", "24", "--batch-size", "4", "--epochs", "2", "--checkpoint-every", "5"]
     subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
