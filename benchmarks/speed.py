@@ -45,6 +45,7 @@ import ragnews.quotes.finding
 from ragnews import Document, Embedder, Index
 from ragnews.answering import ask_many, default_reader
 from ragnews.ingest.documents import document_id
+from ragnews.search.embedding import ENCODE_BATCH
 from ragnews.search.options import DEFAULT_MODE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,7 +168,7 @@ def main() -> None:
             autocast = torch.autocast("cpu", dtype=torch.bfloat16)
             with autocast if bf16 else contextlib.nullcontext():
                 encode = functools.partial(
-                    embedder.model.encode, texts, batch_size=32, normalize_embeddings=True
+                    embedder.model.encode, texts, batch_size=ENCODE_BATCH, normalize_embeddings=True
                 )
                 return min(seconds(encode) for _ in range(args.repeat))
 
