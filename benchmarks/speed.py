@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,6 @@ from rich.console import Console
 from rich.table import Table
 
 import ragnews
-import ragnews.index.index
-import ragnews.index.snapshot
-import ragnews.quotes.finding
 from ragnews import Document, Embedder, Index
 from ragnews.answering import ask_many, default_reader
 from ragnews.ingest.documents import document_id
@@ -54,22 +50,6 @@ SOURCES = (
     "squad2/vinace_dev-v2.0_subset.json",
     "qa-train/squad_v1.1_dev_extra13.squad2.json",
 )
-STAGES: defaultdict[str, float] = defaultdict(float)
-
-
-def time_stage(owner: object, name: str, stage: str) -> None:
-    """Replace ``owner.name`` by a wrapper that adds the seconds of each call to ``STAGES``."""
-    fn = getattr(owner, name)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            STAGES[stage] += time.perf_counter() - start
-
-    setattr(owner, name, wrapper)
 
 
 def load_passages(data: Path, n: int) -> tuple[list[Document], list[list[str]]]:
@@ -99,12 +79,18 @@ def seconds(fn: Callable[[], object]) -> float:
 def build(
     docs: list[Document], path: Path, embedder: Embedder
 ) -> tuple[Index, float, dict[str, float]]:
-    """Build an index at ``path``: the index, its wall seconds and seconds per stage."""
-    STAGES.clear()
+    """Build an index at ``path``: the index, its wall seconds and seconds per stage (from
+    the first to the last progress report of each stage)."""
+    spans: dict[str, tuple[float, float]] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        spans[stage] = (spans.get(stage, (now, now))[0], now)
+
     start = time.perf_counter()
-    index = Index.build(docs, path, embedder=embedder)
+    index = Index.build(docs, path, embedder=embedder, progress=report)
     seconds = time.perf_counter() - start
-    stages = {s: STAGES[s] for s in ("chunking", "embedding", "quote finding", "saving")}
+    stages = {stage: last - first for stage, (first, last) in spans.items()}
     stages["other"] = seconds - sum(stages.values())
     return index, seconds, stages
 
@@ -150,10 +136,6 @@ def main() -> None:
     embedder = Embedder.load()
     load_s = time.perf_counter() - start
     info = machine(embedder)  # the load average before this run adds its own
-    time_stage(ragnews.index.snapshot, "chunk_document", "chunking")  # chunking calls embedder.fits
-    time_stage(ragnews.index.index, "write_snapshot", "saving")
-    time_stage(ragnews.quotes.finding, "find_quotes", "quote finding")
-    time_stage(Embedder, "encode", "embedding")
 
     with tempfile.TemporaryDirectory(prefix="ragnews-speed-") as tmp:
         start = time.perf_counter()  # model, spaCy, tiktoken, faiss and sqlite all warm up here
