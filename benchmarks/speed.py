@@ -40,6 +40,7 @@ from rich.table import Table
 import ragnews
 from ragnews import Document, Embedder, Index
 from ragnews.answering import ask_many, default_reader
+from ragnews.ingest.chunking import ChunkSettings, embedded_text
 from ragnews.ingest.documents import document_id
 from ragnews.search.embedding import ENCODE_BATCH
 from ragnews.search.options import DEFAULT_MODE
@@ -144,7 +145,8 @@ def main() -> None:
 
         runs = [build(docs, Path(tmp) / f"run{i}", embedder) for i in range(args.repeat)]
         index, build_s, stages = min(runs, key=lambda run: run[1])
-        texts = [p.text for p in index.passages]
+        by_id, settings = {d.id: d for d in docs}, ChunkSettings()  # what the build embedded
+        texts = [embedded_text(p, by_id[p.doc_id], settings) for p in index.passages]
 
         def raw(bf16: bool) -> float:
             autocast = torch.autocast("cpu", dtype=torch.bfloat16)
