@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-# Batches of 8 encode passages 14 % faster than batches of 32 on 2 fp32 CPU cores (36.0 against
-# 31.5 passages/s): a small batch's activations stay in cache, and it pads less.
+# Batches of 8 encode 110-word news passages 14 % faster than batches of 32 on 2 fp32 CPU cores
+# (36.0 against 31.5 passages/s): a small batch's activations stay in cache, and it pads less.
 ENCODE_BATCH = 8
 Precision = Literal["auto", "fp32", "bf16"]
 
