@@ -145,7 +145,7 @@ def main() -> None:
 
         runs = [build(docs, Path(tmp) / f"run{i}", embedder) for i in range(args.repeat)]
         index, build_s, stages = min(runs, key=lambda run: run[1])
-        by_id, settings = {d.id: d for d in docs}, ChunkSettings()  # what the build embedded
+        by_id, settings = {d.id: d for d in docs}, ChunkSettings(**index.manifest["chunking"])
         texts = [embedded_text(p, by_id[p.doc_id], settings) for p in index.passages]
 
         def raw(bf16: bool) -> float:
