@@ -77,10 +77,12 @@ def _open_index(path: str | None) -> Index:
 
     if path is not None:
         return Index.open(path)
+    from ragnews.search.embedding import DEFAULT_MODEL
+
     demo = demo_index()
     try:
-        return Index.open(demo)
-    except IndexStoreError:  # not built yet, or by another version of ragnews: build it
+        return Index.open(demo, model=DEFAULT_MODEL)
+    except IndexStoreError:  # not built yet, or by another version or model: build it
         err.print(f"Building the demo index in {demo}/ (first use only)...")
         return Index.build(load_documents([DEMO_CORPUS]).documents, demo, overwrite=True)
 

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 from ragnews import Document, Embedder, Index
 from ragnews.cli import commands as cli_module
 from ragnews.cli.commands import app
+from ragnews.ingest.documents import load_documents
+from ragnews.search.embedding import BASE_MODEL, DEFAULT_MODEL
 from tests.conftest import DEMO, ROOT
 
 runner = CliRunner()
@@ -67,6 +69,10 @@ def test_ask_json_on_the_demo_corpus_builds_its_index_once(
     assert article[best["start"] : best["end"]] == best["text"]
     refused = runner.invoke(app, ["ask", "Who is Martin Indyk?", "--min-confidence", "2"])
     assert refused.exit_code == 2
+    # A demo index built with an earlier default model is built again with today's.
+    Index.build(load_documents([DEMO]).documents, demo, model=BASE_MODEL, overwrite=True)
+    assert runner.invoke(app, ["ask", "Who is Martin Indyk?"]).exit_code == 0
+    assert Index.open(demo).model == DEFAULT_MODEL
 
 
 def test_index_then_batch_questions_in_order(

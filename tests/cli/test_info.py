@@ -24,7 +24,7 @@ def test_info_counts_settings_size_and_newest_articles(
     summary = json.loads(result.stdout)
     assert summary["counts"]["passages"] == len(index)
     assert summary["counts"]["articles"] + summary["counts"]["aliases"] == len(archive_docs)
-    assert summary["model"]["name"] == "all-MiniLM-L6-v2" and summary["bytes"] > 10_000
+    assert summary["model"]["name"] == "ragnews-minilm-qa" and summary["bytes"] > 10_000
     dates = [a["published"] for a in summary["newest"]]
     assert dates == sorted(dates, reverse=True) and dates[0] == max(
         d.published for d in archive_docs

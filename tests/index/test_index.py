@@ -20,7 +20,7 @@ from ragnews import (
     __version__,
 )
 from ragnews.index.store import FORMAT_VERSION
-from ragnews.search.embedding import QueryEncoder
+from ragnews.search.embedding import BASE_MODEL, DEFAULT_MODEL, QueryEncoder
 from tests.conftest import faiss_of
 
 QUESTION = "Who canceled the delegation?"
@@ -47,7 +47,7 @@ def test_manifest_records_how_the_index_was_built(demo_index: Index) -> None:
     manifest = json.loads(next(demo_index.path.glob("v-*/manifest.json")).read_text())
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["ragnews_version"] == __version__
-    assert manifest["model"] == {"name": "all-MiniLM-L6-v2", "dimension": 384}
+    assert manifest["model"] == {"name": "ragnews-minilm-qa", "dimension": 384}
     assert manifest["chunking"] == {
         "max_tokens": 200,
         "overlap": 40,
@@ -96,7 +96,7 @@ def test_add_extends_replaces_and_skips_unchanged(
 def test_open_errors_are_clear(tmp_path: Path, demo_index: Index) -> None:
     with pytest.raises(IndexNotFoundError, match="no ragnews index"):
         Index.open(tmp_path / "nothing")
-    with pytest.raises(IndexMismatchError, match="built with embedding model 'all-MiniLM-L6-v2'"):
+    with pytest.raises(IndexMismatchError, match="built with embedding model 'ragnews-minilm-qa'"):
         Index.open(demo_index.path, model="some/other-model")
     copy = tmp_path / "old"
     subprocess.run(["cp", "-r", str(demo_index.path), str(copy)], check=True)
@@ -149,13 +149,15 @@ def test_a_save_killed_midway_loses_nothing(
     assert not list(path.glob("*.tmp"))
 
 
-def test_light_query_encoder_gives_the_sentence_transformers_vectors(embedder: Embedder) -> None:
-    encoder = QueryEncoder.load(embedder.name)
+@pytest.mark.parametrize("model", [DEFAULT_MODEL, BASE_MODEL])  # configs of two layouts
+def test_light_query_encoder_gives_the_sentence_transformers_vectors(model: str) -> None:
+    embedder = Embedder.load(model)
+    encoder = QueryEncoder.load(model)
     assert encoder is not None
     questions = ["Who canceled the delegation?", "What did Martin Indyk call the talks?", "é?"]
     light = encoder.encode(questions)
     full = embedder.encode(questions)
-    assert light.shape == full.shape == (3, 384)
+    assert light.shape == full.shape == (3, 384) and encoder.max_length == 256
     assert np.allclose(np.linalg.norm(light, axis=1), 1.0, atol=1e-5)
     assert float(np.min(np.sum(light * full, axis=1))) > 0.999
 
