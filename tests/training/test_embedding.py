@@ -11,7 +11,7 @@ from safetensors import safe_open
 
 from ragnews.search.embedding import DEFAULT_MODEL, Embedder
 from tests.conftest import ROOT
-from training.embedding import news_pairs, train
+from training.embedding import news_pairs, squad_pairs, train
 
 NEWS_TRAIN = ROOT / "benchmarks" / "news-train" / "questions.jsonl"
 
@@ -30,6 +30,34 @@ def test_news_pairs_hold_each_questions_paragraph_after_its_title() -> None:
         paragraph = article["text"].split("\n")[question["paragraph"] - 1].strip()
         title, _, body = passage.partition("\n")
         assert article["title"].startswith(title) and paragraph in body
+
+
+def test_squad_pairs_take_one_question_per_paragraph(tmp_path: Path) -> None:
+    paragraphs = [
+        {
+            "context": f"Paragraph {n} about the canal.",
+            "qas": [
+                {
+                    "id": f"{n}-{q}",
+                    "question": f"Question {q} on {n}?",
+                    "is_impossible": False,
+                    "answers": [
+                        {"text": "canal", "answer_start": len(f"Paragraph {n} about the ")}
+                    ],
+                }
+                for q in range(3)
+            ],
+        }
+        for n in range(4)
+    ]
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"data": [{"title": "Halvard_Canal", "paragraphs": paragraphs}]}))
+    pairs = squad_pairs(path, 3, seed=1)
+    assert len(pairs) == 3 and len({p for _, p in pairs}) == 3
+    for question, passage in pairs:
+        title, _, context = passage.partition("\n")
+        assert title == "Halvard Canal" and question.endswith(f"on {context.split()[1]}?")
+    assert squad_pairs(path, 3, seed=1) == pairs
 
 
 def test_training_pulls_questions_towards_their_passages(tmp_path: Path) -> None:
