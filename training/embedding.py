@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from ragnews.ingest.chunking import ChunkSettings, chunk_document, embedded_text
-from ragnews.records import Document
+from ragnews.ingest.documents import load_documents
 from training.squad import load_squad
 
 SQUAD_TRAIN = Path("../shared/data/qa-train/squad_v1.0_train_explorer.squad2.json")
@@ -57,17 +57,7 @@ def news_pairs(questions: Path) -> list[Pair]:
     """Each question of a news question file with the embedded text of its paragraph's passage."""
     lines = questions.read_text(encoding="utf-8").splitlines()
     corpus = questions.parent / json.loads(lines[0])["corpus"]
-    documents = {}
-    for line in corpus.read_text(encoding="utf-8").splitlines():
-        raw = json.loads(line)
-        documents[raw["id"]] = Document(
-            id=raw["id"],
-            title=raw["title"],
-            text=raw["text"],
-            source=raw.get("source", ""),
-            url=raw.get("url", ""),
-            published=raw.get("published", ""),
-        )
+    documents = {doc.id: doc for doc in load_documents([corpus]).documents}
     settings = ChunkSettings()
     passages = {doc_id: chunk_document(doc, settings) for doc_id, doc in documents.items()}
     pairs = []
