@@ -50,10 +50,15 @@ print(json.dumps(marks))
 
 
 def build(path: Path, size: int, data: Path) -> int:
-    """An index of the demo article (``size`` 0) or of ``size`` SQuAD 2.0 contexts."""
+    """An index of the demo article (``size`` 0) or of ``size`` SQuAD 2.0 contexts, built again
+    when the one left in ``path`` has another format or model than this ragnews makes."""
     from ragnews import Document, Index, load_documents
+    from ragnews.errors import IndexStoreError
+    from ragnews.search.embedding import DEFAULT_MODEL
 
-    if not (path / "CURRENT").exists():
+    try:
+        return len(Index.open(path, model=DEFAULT_MODEL))
+    except IndexStoreError:
         if size == 0:
             docs = load_documents([ROOT / "ragnews" / "data" / "demo"]).documents
         else:
@@ -66,8 +71,7 @@ def build(path: Path, size: int, data: Path) -> int:
                 contexts.setdefault(json.loads(line)["text"], None)
             texts = list(contexts)[:size]
             docs = [Document(id=f"c{i}", title="", text=t) for i, t in enumerate(texts)]
-        Index.build(docs, path)
-    return len(Index.open(path))
+        return len(Index.build(docs, path, overwrite=True))
 
 
 def main() -> None:

