@@ -23,7 +23,7 @@ from ragnews import Document, Embedder, Index, load_documents  # noqa: E402
 transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # as the CLI is
 from ragnews.ingest.chunking import ChunkSettings  # noqa: E402
 from ragnews.reading.reader import CALIBRATION_FILE, Reader  # noqa: E402
-from ragnews.search.embedding import resolve_model  # noqa: E402
+from ragnews.search.embedding import BASE_MODEL, resolve_model  # noqa: E402
 from ragnews.search.lexical import Lexical  # noqa: E402
 from ragnews.search.vector_store import FaissStore  # noqa: E402
 
@@ -79,7 +79,7 @@ def archive_docs() -> list[Document]:
 @pytest.fixture(scope="session")
 def tokenizer() -> PreTrainedTokenizerFast:
     loaded: PreTrainedTokenizerFast = PreTrainedTokenizerFast.from_pretrained(
-        resolve_model("all-MiniLM-L6-v2")
+        resolve_model(BASE_MODEL)
     )
     return loaded
 
@@ -88,7 +88,7 @@ def save_tiny_reader(path: Path, positions: int = 128) -> Path:
     """A 2-layer BERT with a random span head, saved as any local checkpoint would be, for
     inputs of up to ``positions`` word pieces."""
     torch.manual_seed(0)
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(resolve_model(BASE_MODEL))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=32,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ragnews.ingest.chunking import ChunkSettings, chunk_document, embedded_text
 from ragnews.ingest.documents import load_documents
+from ragnews.search.embedding import BASE_MODEL, resolve_model
 from training.squad import load_squad
 
 SQUAD_TRAIN = Path("../shared/data/qa-train/squad_v1.0_train_explorer.squad2.json")
@@ -93,9 +94,8 @@ def train(
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
-    from ragnews.search.embedding import resolve_model
-
     model = SentenceTransformer(resolve_model(base), device="cpu", model_kwargs=FP32)
+    before = {name: value.clone() for name, value in model.state_dict().items()}
     data = Dataset.from_dict({"anchor": [q for q, _ in pairs], "positive": [p for _, p in pairs]})
     arguments = SentenceTransformerTrainingArguments(
         output_dir=tempfile.mkdtemp(prefix="ragnews-embedding-"),
@@ -118,8 +118,6 @@ def train(
     )
     trainer.train()
     if mix != 1.0:
-        start = SentenceTransformer(resolve_model(base), device="cpu", model_kwargs=FP32)
-        before = start.state_dict()
         model.load_state_dict(
             {
                 name: before[name] + mix * (value - before[name])
@@ -135,7 +133,7 @@ def train(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--base", default="all-MiniLM-L6-v2")
+    parser.add_argument("--base", default=BASE_MODEL)
     parser.add_argument(
         "--squad", type=int, default=8000, help="SQuAD paragraphs (one question each)"
     )
