@@ -55,6 +55,12 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
+def base_embedder() -> Embedder:
+    """all-MiniLM-L6-v2, which the default model was fine-tuned from, in fp32."""
+    return Embedder.load(BASE_MODEL, precision="fp32")
+
+
+@pytest.fixture(scope="session")
 def demo_doc() -> Document:
     return load_documents([DEMO]).documents[0]
 

@@ -20,7 +20,7 @@ from ragnews import (
     __version__,
 )
 from ragnews.index.store import FORMAT_VERSION
-from ragnews.search.embedding import BASE_MODEL, DEFAULT_MODEL, QueryEncoder
+from ragnews.search.embedding import QueryEncoder
 from tests.conftest import faiss_of
 
 QUESTION = "Who canceled the delegation?"
@@ -149,10 +149,12 @@ def test_a_save_killed_midway_loses_nothing(
     assert not list(path.glob("*.tmp"))
 
 
-@pytest.mark.parametrize("model", [DEFAULT_MODEL, BASE_MODEL])  # configs of two layouts
-def test_light_query_encoder_gives_the_sentence_transformers_vectors(model: str) -> None:
-    embedder = Embedder.load(model)
-    encoder = QueryEncoder.load(model)
+@pytest.mark.parametrize("loaded", ["embedder", "base_embedder"])  # configs of two layouts
+def test_light_query_encoder_gives_the_sentence_transformers_vectors(
+    loaded: str, request: pytest.FixtureRequest
+) -> None:
+    embedder: Embedder = request.getfixturevalue(loaded)
+    encoder = QueryEncoder.load(embedder.name)
     assert encoder is not None
     questions = ["Who canceled the delegation?", "What did Martin Indyk call the talks?", "é?"]
     light = encoder.encode(questions)

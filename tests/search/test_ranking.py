@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from ragnews import Document, Embedder, Filters, Index, IndexMismatchError, SearchOptions
 from ragnews.errors import SearchError
 from ragnews.ingest.documents import load_documents
-from ragnews.search.embedding import BASE_MODEL
 from ragnews.search.fusion import keep_leaders, score_fusion
 from ragnews.search.options import MODES, Mode
 from tests.conftest import PARAGRAPHS, ROOT, faiss_of, lexical_of
@@ -129,12 +128,13 @@ def test_hybrid_fuses_the_dense_and_bm25_rankings(archive: Index) -> None:
         assert _ids(bm25_only)[0] == _ids(bm25)[0] and len(bm25_only) == 5
 
 
-def test_hybrid_always_shows_each_ranking_s_best_passage(tmp_path: Path) -> None:
+def test_hybrid_always_shows_each_ranking_s_best_passage(
+    tmp_path: Path, base_embedder: Embedder
+) -> None:
     """A committee named only in one paragraph: BM25 finds it first, all-MiniLM-L6-v2's
     embeddings do not (the tuned default model does), and the fused top 3 would leave it out."""
     documents = load_documents([ROOT / "benchmarks" / "quotes" / "dev3" / "articles.jsonl"])
-    base = Embedder.load(BASE_MODEL, precision="fp32")
-    index = Index.build(documents.documents, tmp_path / "idx", embedder=base)
+    index = Index.build(documents.documents, tmp_path / "idx", embedder=base_embedder)
     question = "Who chairs the parliamentary science committee?"
     dense, bm25 = (
         index.search(question, 50, SearchOptions("dense", spread=False)),
