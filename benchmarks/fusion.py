@@ -39,7 +39,7 @@ from ragnews.index.index import Index
 from ragnews.records import Document
 from ragnews.search.fusion import reciprocal_rank_fusion, score_fusion
 from ragnews.search.lexical import tokenize
-from ragnews.search.options import DEFAULT_WEIGHTS, SearchOptions
+from ragnews.search.options import DEFAULT_WEIGHTS, MAX_K, SearchOptions
 from ragnews.search.ranking import hybrid_depth
 
 SETS = {
@@ -251,7 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cache", type=Path, required=True)
-    parser.add_argument("--depth", type=int, default=200, help="cached ranking depth")
+    parser.add_argument("--depth", type=int, default=MAX_K, help="cached ranking depth")
     parser.add_argument("--hybrid-depth", type=int, default=hybrid_depth(K))
     parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
     parser.add_argument(
