@@ -17,13 +17,13 @@ run again on 2 CPU cores).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 from pathlib import Path
 
+from ragnews.bench.datasets import load_question_set
 from ragnews.ingest.chunking import ChunkSettings, chunk_document, embedded_text
-from ragnews.ingest.documents import load_documents
+from ragnews.records import Document
 from ragnews.search.embedding import BASE_MODEL, resolve_model
 from training.squad import load_squad
 
@@ -55,22 +55,21 @@ def squad_pairs(path: Path, count: int, seed: int) -> list[Pair]:
 
 
 def news_pairs(questions: Path) -> list[Pair]:
-    """Each question of a news question file with the embedded text of its paragraph's passage."""
-    lines = questions.read_text(encoding="utf-8").splitlines()
-    corpus = questions.parent / json.loads(lines[0])["corpus"]
-    documents = {doc.id: doc for doc in load_documents([corpus]).documents}
+    """Each answerable question of a news question file with the embedded text of its
+    paragraph's passage."""
+    question_set = load_question_set(questions)
+    documents = {
+        d.id: Document(id=d.id, title=d.title, text=d.text) for d in question_set.documents
+    }
     settings = ChunkSettings()
     passages = {doc_id: chunk_document(doc, settings) for doc_id, doc in documents.items()}
     pairs = []
-    for line in lines[1:]:
-        question = json.loads(line)
-        if not question.get("answers") or "paragraph" not in question:
+    for question in question_set.questions:
+        if not question.answers or question.paragraph is None:
             continue
-        doc = documents[question["doc_id"]]
-        for passage in passages[doc.id]:
-            if question["paragraph"] in passage.paragraphs:
-                pairs.append((question["question"], embedded_text(passage, doc, settings)))
-                break
+        (doc_id,) = question.relevant
+        passage = next(p for p in passages[doc_id] if question.paragraph in p.paragraphs)
+        pairs.append((question.text, embedded_text(passage, documents[doc_id], settings)))
     return pairs
 
 
